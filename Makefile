@@ -1,0 +1,41 @@
+# Two commands a learner needs: `make lab` and `make test`. Both set up .venv by themselves.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.scattn-installed
+
+.PHONY: lab test test-fast notebooks exercises bench results clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+# The whole suite: unit, property and cross-checks, then nbval on the notebooks (smoke profile).
+test: $(STAMP)
+	SCATTN_PROFILE=smoke $(BIN)/python -m pytest -n 2 --dist loadfile
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -m "not notebooks"
+
+# Execute every notebook in place so committed outputs come from a real run (cpu or gpu profile).
+notebooks: $(STAMP)
+	$(BIN)/python -m scattn course run notebooks solutions
+
+# Regenerate exercises/ from solutions/.
+exercises: $(STAMP)
+	$(BIN)/python -m scattn course build
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_attention.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,28 @@
+"""The attention mechanisms, one module each, and the registry that names them."""
+
+from .bam import BAM
+from .base import Gate
+from .cbam import CBAM
+from .channel import ChannelAttention
+from .coord import CoordinateAttention
+from .eca import EfficientChannelAttention, eca_kernel_size
+from .registry import available_attention, make_attention
+from .scse import SCSE, SpatialSqueeze
+from .se import SqueezeExcitation
+from .spatial import SpatialAttention
+
+__all__ = [
+    "BAM",
+    "CBAM",
+    "ChannelAttention",
+    "CoordinateAttention",
+    "EfficientChannelAttention",
+    "Gate",
+    "SCSE",
+    "SpatialAttention",
+    "SpatialSqueeze",
+    "SqueezeExcitation",
+    "available_attention",
+    "eca_kernel_size",
+    "make_attention",
+]

@@ -1,0 +1,42 @@
+"""Squeeze-and-Excitation (Hu, Shen, Sun, CVPR 2018)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .base import Gate, check_input, check_positive, hidden_width
+
+
+class SqueezeExcitation(nn.Module):
+    """Squeeze, excite, scale.
+
+    z = F_sq(u) = (1 / HW) Σ_{i,j} u(i, j)                    (Eq. 2, global average pool)
+    s = F_ex(z) = σ(W_2 δ(W_1 z)),  W_1: C/r × C, W_2: C × C/r  (Eq. 3)
+    x̃_c = s_c · u_c                                            (Eq. 4)
+
+    Fully connected layers with bias, ReLU δ, sigmoid σ; hidden width C // r, at
+    least 1. The map is ``self.gate``'s output, N×C×1×1.
+    """
+
+    def __init__(self, channels: int, reduction: int = 16):
+        super().__init__()
+        check_positive("channels", channels)
+        check_positive("reduction", reduction)
+        self.channels = channels
+        hidden = hidden_width(channels, reduction)
+        self.fc1 = nn.Linear(channels, hidden)  # W_1
+        self.relu = nn.ReLU(inplace=True)  # δ
+        self.fc2 = nn.Linear(hidden, channels)  # W_2
+        self.gate = Gate()
+
+    def attention_map(self, x: torch.Tensor) -> torch.Tensor:
+        """s, N×C×1×1."""
+        n, c = x.shape[:2]
+        z = x.mean(dim=(2, 3))  # squeeze: (N, C, H, W) -> (N, C)
+        s = self.gate(self.fc2(self.relu(self.fc1(z))))  # excite: (N, C)
+        return s.view(n, c, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input(self, x, self.channels)
+        return x * self.attention_map(x)  # scale
