@@ -44,7 +44,7 @@ class ChannelAttention(nn.Module):
         mx = flat.max(dim=2).values  # (N, C)
         # The shared MLP runs once on both descriptors stacked along the batch.
         out = self.mlp(torch.cat([avg, mx], dim=0))  # (2N, C)
-        return self.gate(out[:n] + out[n:]).view(n, c, 1, 1)  # (N, C, 1, 1)
+        return self.gate((out[:n] + out[n:]).view(n, c, 1, 1))  # (N, C, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(self, x, self.channels)

@@ -47,7 +47,7 @@ class EfficientChannelAttention(nn.Module):
         """ω, N×C×1×1."""
         n, c = x.shape[:2]
         y = x.mean(dim=(2, 3)).view(n, 1, c)  # (N, C, H, W) -> (N, 1, C): channels as a sequence
-        return self.gate(self.conv(y)).view(n, c, 1, 1)  # (N, 1, C) -> (N, C, 1, 1)
+        return self.gate(self.conv(y).view(n, c, 1, 1))  # (N, 1, C) -> (N, C, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(self, x, self.channels)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import inspect
 from typing import Callable
 
 from torch import nn
@@ -22,7 +23,7 @@ _REGISTRY: dict[str, Callable[..., nn.Module]] = {
     "se": SqueezeExcitation,
     "eca": EfficientChannelAttention,
     "channel": ChannelAttention,
-    "spatial": lambda channels, **kwargs: SpatialAttention(**kwargs),
+    "spatial": lambda channels, kernel_size=7, batch_norm=False: SpatialAttention(kernel_size, batch_norm),
     "cbam": CBAM,
     "scse": SCSE,
     "bam": BAM,
@@ -35,8 +36,16 @@ def available_attention() -> list[str]:
     return list(_REGISTRY)
 
 
+def _parameters(factory: Callable[..., nn.Module]) -> set[str]:
+    return set(inspect.signature(factory).parameters) - {"channels"}
+
+
 def make_attention(name: str | None, channels: int, **kwargs) -> nn.Module:
     """Build attention ``name`` for ``channels`` channels; "none" (or None) is an identity.
+
+    Keyword arguments that belong to *other* mechanisms (``reduction`` for ECA,
+    say) are ignored, so a model can pass one set of knobs whatever the name;
+    a keyword no mechanism knows is an error.
 
     >>> make_attention("cbam", 64, reduction=8)
     CBAM(...)
@@ -49,4 +58,13 @@ def make_attention(name: str | None, channels: int, **kwargs) -> nn.Module:
             f"unknown attention {name!r}{hint}; expected one of {', '.join(_REGISTRY)}"
         )
     check_positive("channels", channels)
-    return _REGISTRY[key](channels, **kwargs)
+    factory = _REGISTRY[key]
+    known = set().union(*(_parameters(f) for f in _REGISTRY.values()))
+    unknown = set(kwargs) - known
+    if unknown:
+        raise TypeError(
+            f"make_attention got unknown keyword(s) {sorted(unknown)}; "
+            f"the mechanisms take {sorted(known)}"
+        )
+    own = _parameters(factory)
+    return factory(channels, **{k: v for k, v in kwargs.items() if k in own})

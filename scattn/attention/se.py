@@ -34,8 +34,8 @@ class SqueezeExcitation(nn.Module):
         """s, N×C×1×1."""
         n, c = x.shape[:2]
         z = x.mean(dim=(2, 3))  # squeeze: (N, C, H, W) -> (N, C)
-        s = self.gate(self.fc2(self.relu(self.fc1(z))))  # excite: (N, C)
-        return s.view(n, c, 1, 1)
+        s = self.fc2(self.relu(self.fc1(z)))  # excite: (N, C) -> (N, C/r) -> (N, C)
+        return self.gate(s.view(n, c, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(self, x, self.channels)

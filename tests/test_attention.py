@@ -1,0 +1,232 @@
+"""Every registered mechanism: shape, gates, maps, gradients, modes and bad input."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import scattn
+from helpers import ATTENTION, all_params_have_grad, build, gate_outputs
+
+
+def expected_maps(name, n, c, h, w):
+    return {
+        "se": {"gate": (n, c, 1, 1)},
+        "eca": {"gate": (n, c, 1, 1)},
+        "channel": {"gate": (n, c, 1, 1)},
+        "spatial": {"gate": (n, 1, h, w)},
+        "cbam": {"channel.gate": (n, c, 1, 1), "spatial.gate": (n, 1, h, w)},
+        "scse": {"cse.gate": (n, c, 1, 1), "sse.gate": (n, 1, h, w)},
+        "bam": {"gate": (n, c, h, w)},
+        "coord": {"gate_h": (n, c, h, 1), "gate_w": (n, c, 1, w)},
+    }[name]
+
+
+def rebuild_output(name, x, maps):
+    """The output written from the captured maps alone: they are what the module multiplies by."""
+    if name == "scse":
+        return x * maps["cse.gate"] + x * maps["sse.gate"]
+    if name == "bam":
+        return x * (1 + maps["gate"])
+    out = x
+    for m in maps.values():
+        out = out * m
+    return out
+
+
+def test_registry_lists_every_public_mechanism():
+    assert scattn.available_attention() == [
+        "none", "se", "eca", "channel", "spatial", "cbam", "scse", "bam", "coord"
+    ]
+
+
+@pytest.mark.parametrize("name", ATTENTION)
+@pytest.mark.parametrize("train", [True, False])
+def test_shape_maps_and_gates(name, train):
+    n, c, h, w = 2, 24, 9, 5
+    module = build(name, c).train(train)
+    x = torch.randn(n, c, h, w)
+    out, maps = gate_outputs(module, x)
+    assert out.shape == x.shape
+    assert {k: tuple(v.shape) for k, v in maps.items()} == expected_maps(name, n, c, h, w)
+    for m in maps.values():
+        assert ((m > 0) & (m < 1)).all()
+    torch.testing.assert_close(out, rebuild_output(name, x, maps), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ATTENTION)
+def test_gradients_reach_every_parameter_and_the_input(name):
+    module = build(name, 32, reduction=4)
+    x = torch.randn(4, 32, 8, 8, requires_grad=True)
+    (module(x) * torch.randn(4, 32, 8, 8)).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    for pname, p in module.named_parameters():
+        assert p.grad is not None, pname
+        assert p.grad.abs().sum() > 0, f"{name}.{pname} got a zero gradient"
+
+
+@pytest.mark.parametrize("name", ATTENTION)
+def test_eval_mode_is_deterministic_and_batch_independent(name):
+    module = build(name, 16).eval()
+    x = torch.randn(3, 16, 6, 7)
+    with torch.no_grad():
+        whole = module(x)
+        one = module(x[1:2])
+    torch.testing.assert_close(whole[1:2], one)
+
+
+def test_none_is_identity():
+    x = torch.randn(2, 3, 4, 4)
+    assert scattn.make_attention("none", 3)(x) is x
+    assert scattn.make_attention(None, 3)(x) is x
+
+
+def test_hidden_width_never_zero():
+    assert scattn.ChannelAttention(3, reduction=16).mlp[0].out_features == 1
+    assert scattn.SqueezeExcitation(8, reduction=16).fc1.out_features == 1
+    assert scattn.BAM(4, reduction=16).channel_mlp[0].out_features == 1
+    assert scattn.CoordinateAttention(64).conv1.out_channels == 8  # max(8, 64 // 32)
+
+
+@pytest.mark.parametrize("channels, k", [(1, 1), (16, 3), (64, 3), (128, 5), (256, 5), (512, 5), (2048, 7)])
+def test_eca_adaptive_kernel(channels, k):
+    assert scattn.eca_kernel_size(channels) == k
+    assert scattn.EfficientChannelAttention(channels).conv.kernel_size == (k,)
+
+
+def test_eca_has_k_parameters():
+    assert sum(p.numel() for p in scattn.EfficientChannelAttention(256).parameters()) == 5
+
+
+def test_channel_attention_mlp_is_shared_and_bias_free_by_default():
+    ca = scattn.ChannelAttention(32, reduction=8)
+    linears = [m for m in ca.modules() if isinstance(m, nn.Linear)]
+    assert len(linears) == 2  # one MLP, used by both pooled paths
+    assert all(m.bias is None for m in linears)
+    assert all(m.bias is not None for m in scattn.ChannelAttention(32, bias=True).mlp if isinstance(m, nn.Linear))
+
+
+def test_spatial_attention_batch_norm_option():
+    plain = scattn.SpatialAttention()
+    with_bn = scattn.SpatialAttention(batch_norm=True)
+    assert isinstance(plain.bn, nn.Identity) and plain.conv.bias is not None
+    assert isinstance(with_bn.bn, nn.BatchNorm2d) and with_bn.conv.bias is None
+
+
+def test_cbam_orders_differ_and_follow_their_equations():
+    torch.manual_seed(1)
+    x = torch.randn(2, 8, 6, 6)
+    cbam = scattn.CBAM(8, reduction=2)
+    outs = {}
+    for order in ("channel-spatial", "spatial-channel", "parallel"):
+        cbam.order = order
+        outs[order] = cbam(x)
+    ch, sp = cbam.channel, cbam.spatial
+    torch.testing.assert_close(outs["channel-spatial"], sp(ch(x)))
+    torch.testing.assert_close(outs["spatial-channel"], ch(sp(x)))
+    torch.testing.assert_close(outs["parallel"], x * ch.attention_map(x) * sp.attention_map(x))
+    assert not torch.allclose(outs["channel-spatial"], outs["spatial-channel"])
+
+
+def test_scse_combine_modes():
+    x = torch.randn(2, 8, 5, 5)
+    add = scattn.SCSE(8, reduction=2, combine="add")
+    mx = scattn.SCSE(8, reduction=2, combine="max")
+    mx.load_state_dict(add.state_dict())
+    u_c, u_s = x * add.cse.attention_map(x), x * add.sse.attention_map(x)
+    torch.testing.assert_close(add(x), u_c + u_s)
+    torch.testing.assert_close(mx(x), torch.maximum(u_c, u_s))
+
+
+def test_bam_spatial_branch_is_dilated():
+    bam = scattn.BAM(32, reduction=4, dilation=4)
+    dilated = [m for m in bam.spatial_convs if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
+    assert len(dilated) == 2 and all(m.dilation == (4, 4) for m in dilated)
+
+
+def test_spatial_kernel_one_has_no_spatial_context_but_seven_does():
+    x = torch.randn(1, 4, 9, 9)
+    y = x.clone()
+    y[0, :, 0, 0] += 5.0  # change one corner position only
+    for k, far_changes in ((1, False), (7, True)):
+        sa = scattn.SpatialAttention(kernel_size=k)
+        with torch.no_grad():
+            diff = (sa.attention_map(x) - sa.attention_map(y)).abs()[0, 0]
+        assert (diff[2:, 2:] > 0).any() == far_changes
+        assert diff[0, 0] > 0
+
+
+# ---- bad input: a ValueError that names what was expected -------------------------------
+
+@pytest.mark.parametrize("name", ATTENTION)
+def test_rejects_non_4d_input(name):
+    module = build(name, 8)
+    for shape in [(8, 4, 4), (2, 8, 4, 4, 1), (8,)]:
+        with pytest.raises(ValueError, match=r"4-D tensor \(N, C, H, W\)"):
+            module(torch.randn(*shape))
+
+
+@pytest.mark.parametrize("name", [n for n in ATTENTION if n != "spatial"])
+def test_rejects_wrong_channel_count_naming_both(name):
+    module = build(name, 8)
+    with pytest.raises(ValueError, match=r"built for 8 channels but the input has 5"):
+        module(torch.randn(2, 5, 4, 4))
+
+
+@pytest.mark.parametrize("name", [n for n in ATTENTION])
+@pytest.mark.parametrize("channels", [0, -3, 2.5, True])
+def test_rejects_bad_channel_count(name, channels):
+    with pytest.raises(ValueError, match="channels must be a positive integer"):
+        build(name, channels)
+
+
+@pytest.mark.parametrize("name", ["se", "channel", "cbam", "scse", "bam", "coord"])
+def test_rejects_bad_reduction(name):
+    with pytest.raises(ValueError, match="reduction must be a positive integer"):
+        build(name, 16, reduction=0)
+
+
+@pytest.mark.parametrize("k", [0, -7, 2, 4, 6])
+def test_rejects_bad_kernel_sizes(k):
+    with pytest.raises(ValueError, match="kernel_size must be"):
+        scattn.SpatialAttention(kernel_size=k)
+    with pytest.raises(ValueError, match="kernel_size must be"):
+        scattn.EfficientChannelAttention(16, kernel_size=k)
+    with pytest.raises(ValueError, match="kernel_size must be"):
+        scattn.CBAM(16, kernel_size=k)
+
+
+def test_rejects_unknown_order_and_combine():
+    with pytest.raises(ValueError, match=r"unknown order 'spatial-first'.*'channel-spatial'"):
+        scattn.CBAM(16, order="spatial-first")
+    with pytest.raises(ValueError, match=r"unknown combine 'mean'.*'add', 'max'"):
+        scattn.SCSE(16, combine="mean")
+
+
+def test_unknown_attention_lists_valid_names_and_suggests():
+    with pytest.raises(ValueError, match=r"unknown attention 'cbma' \(did you mean 'cbam'\?\).*none, se, eca"):
+        scattn.make_attention("cbma", 16)
+
+
+def test_registry_is_case_and_underscore_tolerant():
+    assert isinstance(scattn.make_attention("CBAM", 16), scattn.CBAM)
+    assert isinstance(scattn.make_attention("Se", 16), scattn.SqueezeExcitation)
+
+
+def test_rejects_non_tensor():
+    with pytest.raises(ValueError, match="expects a torch.Tensor"):
+        scattn.SqueezeExcitation(4)([[1.0]])
+
+
+def test_params_have_grads_helper_flags_missing_grads():
+    module = build("se", 8)
+    assert all_params_have_grad(module) == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+
+
+def test_registry_ignores_knobs_of_other_mechanisms_but_not_typos():
+    assert scattn.make_attention("eca", 64, reduction=4).kernel_size == 3
+    assert scattn.make_attention("spatial", 64, reduction=4, kernel_size=3).kernel_size == 3
+    assert scattn.make_attention("cbam", 64, reduction=4).channel.mlp[0].out_features == 16
+    with pytest.raises(TypeError, match=r"unknown keyword\(s\) \['reducton'\]"):
+        scattn.make_attention("se", 64, reducton=4)
