@@ -136,3 +136,16 @@ def test_cross_check_detects_a_different_function():
     load_spatial(theirs.spatial, ours.spatial)
     with pytest.raises(AssertionError):
         assert_same_function(ours, theirs, (2, c, 8, 8))
+
+
+@pytest.mark.parametrize("shape", [(2, 32, 9, 7), (3, 64, 8, 8), (2, 8, 1, 5)])
+@pytest.mark.parametrize("train", [True, False])
+def test_coordinate_attention_matches_timm(shape, train):
+    from timm.layers.coord_attn import CoordAttn
+
+    c = shape[1]
+    ours = scattn.CoordinateAttention(c)
+    theirs = CoordAttn(c, rd_channels=ours.conv1.out_channels, bias=True)
+    # Same parameter names and shapes: conv1, bn1, conv_h, conv_w.
+    theirs.load_state_dict(ours.state_dict())
+    assert_same_function(ours.train(train), theirs.train(train), shape)
