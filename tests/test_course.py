@@ -1,0 +1,97 @@
+"""Course plumbing: badges and setup cells match the generator; exercises match solutions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from scattn import course
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
+
+
+def test_repo_url_comes_from_pyproject():
+    assert course.repo_url() == "https://github.com/scattn/scattn"
+    assert "colab.research.google.com/github/scattn/scattn/blob/main/notebooks/x.ipynb" in course.badge_source(
+        ROOT / "notebooks" / "x.ipynb")
+    assert "git+https://github.com/scattn/scattn" in course.setup_source()
+
+
+def test_setup_cell_has_no_autoreload_and_no_editable_install():
+    src = course.setup_source()
+    assert "autoreload" not in src and " -e" not in src and "--editable" not in src
+    compile(src, "setup", "exec")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS + EXERCISES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_badge_and_setup_cell_match_the_generator(path):
+    assert course.drift([path]) == []
+
+
+def test_drift_is_detected(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["setup"]})])
+    path = ROOT / "notebooks" / "_drift_probe.ipynb"
+    try:
+        nbformat.write(nb, path)
+        assert len(course.drift([path])) == 2
+        course.stamp([path])
+        assert course.drift([path]) == []
+        stamped = nbformat.read(path, as_version=4)
+        stamped.cells[1].source += "\nimport os"
+        nbformat.write(stamped, path)
+        assert course.drift([path]) == [f"{path}: no setup cell, or it differs from the generated one"]
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def test_every_notebook_has_an_exercise_pair_and_solutions_have_exercises():
+    assert [p.name for p in SOLUTIONS] == [p.name for p in EXERCISES]
+
+
+def test_exercises_are_up_to_date_with_solutions():
+    assert course.build_exercises(check=True) == [], "run `make exercises`"
+
+
+def test_exercises_ship_without_outputs_and_solutions_with():
+    for path in EXERCISES:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, path
+                assert course.BEGIN not in cell.source, path
+    for path in SOLUTIONS:
+        code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+        assert all(c.execution_count is not None for c in code), f"{path} was not run top to bottom"
+
+
+def test_strip_solutions_keeps_indentation_and_surroundings():
+    src = "def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    return x + y\n    ### END SOLUTION\n\nprint(f)"
+    assert course.strip_solutions(src) == (
+        "def f(x):\n    y = 1\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\nprint(f)")
+    assert course.strip_solutions("### BEGIN SOLUTION\nchannel\n### END SOLUTION", markdown=True) == "YOUR ANSWER HERE"
+    with pytest.raises(ValueError, match="without"):
+        course.strip_solutions("### BEGIN SOLUTION\nx = 1")
+
+
+def test_cells_that_need_unfinished_code_are_tagged_raises_exception():
+    cells = [
+        nbformat.v4.new_code_cell("import torch\nfrom scattn import checks"),
+        nbformat.v4.new_code_cell("class Gate:\n    def f(self):\n        ### BEGIN SOLUTION\n        return 1\n"
+                                  "        ### END SOLUTION"),
+        nbformat.v4.new_code_cell("g = Gate()"),
+        nbformat.v4.new_code_cell("print(torch.ones(1))"),
+        nbformat.v4.new_code_cell("checks.something(g)"),
+        nbformat.v4.new_markdown_cell("Answer:\n### BEGIN SOLUTION\nbecause\n### END SOLUTION"),
+    ]
+    cells[3].outputs = [nbformat.v4.new_output("stream", text="tensor([1.])\n")]
+    cells[3].execution_count = 4
+    ex = course.exercise_from_solution(nbformat.v4.new_notebook(cells=cells))
+    tagged = ["raises-exception" in c.metadata.get("tags", []) for c in ex.cells]
+    assert tagged == [False, True, True, False, True, False]
+    assert "raise NotImplementedError()" in ex.cells[1].source
+    assert ex.cells[3].outputs == [] and ex.cells[3].execution_count is None
+    assert ex.cells[5].source == "Answer:\nYOUR ANSWER HERE"
