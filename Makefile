@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.scattn-installed
 
-.PHONY: lab test test-fast notebooks exercises bench results clean
+.PHONY: install lab test test-fast notebooks exercises bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,16 +19,20 @@ install: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
-# The whole suite: unit, property and cross-checks, then nbval on the notebooks (smoke profile).
-test: $(STAMP)
-	SCATTN_PROFILE=smoke $(BIN)/python -m pytest -n 2 --dist loadfile
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
+# The whole suite: unit, property and cross-checks, and nbval (strict) on the course
+# notebooks, the solutions and the exercises, all in the smoke profile.
+test: $(STAMP)
+	SCATTN_PROFILE=smoke $(BIN)/python -m pytest -n 2 --dist loadfile $(NBVAL) tests notebooks solutions exercises
+
+# Only the Python tests, no notebooks.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -m "not notebooks"
+	SCATTN_PROFILE=smoke $(BIN)/python -m pytest -n 2 tests
 
 # Execute every notebook in place so committed outputs come from a real run (cpu or gpu profile).
 notebooks: $(STAMP)
-	$(BIN)/python -m scattn course run notebooks solutions
+	$(BIN)/python -m scattn course run notebooks/*.ipynb solutions/*.ipynb
 
 # Regenerate exercises/ from solutions/.
 exercises: $(STAMP)
