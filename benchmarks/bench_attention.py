@@ -137,7 +137,7 @@ def main() -> None:
         text = args.write.read_text() if args.write.exists() else f"{begin}\n{end}\n"
         head, rest = text.split(begin, 1)
         _, tail = rest.split(end, 1)
-        command = "python benchmarks/bench_attention.py --repeats %d --write %s" % (args.repeats, args.write)
+        command = f"python benchmarks/bench_attention.py --repeats {args.repeats} --write {args.write}"
         args.write.write_text(head + begin + "\n" + markdown(rows, command, args.repeats) + end + tail)
         print(f"wrote {args.write}")
 

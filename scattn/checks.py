@@ -12,7 +12,7 @@ its message, never as a crash of the checker.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -195,7 +195,8 @@ def _spatial_mutants(x, w, b):
         "the descriptor uses the max twice: concatenate the channel-wise average AND max":
             x * _spatial_map(x, w, b, first="max"),
         "the two maps are concatenated as [max; avg]; this exercise follows the paper's [avg; max] order "
-        "(the conv's weights are not symmetric, so the order matters)": x * _spatial_map(x, w, b, first="max", second="avg"),
+        "(the conv's weights are not symmetric, so the order matters)":
+            x * _spatial_map(x, w, b, first="max", second="avg"),
         "the sigmoid is missing: M_s = σ(conv(...)) keeps every weight in (0, 1)":
             x * _spatial_map(x, w, b, sigmoid=False),
     }

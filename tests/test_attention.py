@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers import ATTENTION, all_params_have_grad, build, gate_outputs
 from torch import nn
 
 import scattn
-from helpers import ATTENTION, all_params_have_grad, build, gate_outputs
 
 
 def expected_maps(name, n, c, h, w):

@@ -10,12 +10,12 @@ from __future__ import annotations
 import pytest
 import torch
 import torchvision
+from helpers import copy_into
 from timm.layers.cbam import CbamModule, ChannelAttn, SpatialAttn
 from timm.layers.eca import EcaModule
 from torch import nn
 
 import scattn
-from helpers import copy_into
 
 TOL = 1e-6
 SHAPES = [(2, 32, 9, 7), (3, 64, 8, 8), (1, 5, 1, 1)]

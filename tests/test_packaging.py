@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,3 +41,12 @@ def test_ci_calls_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "make lab" in readme.split("\n\n")[1] and "make test" in readme.split("\n\n")[1]
+
+
+def test_readme_python_example_runs():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert tuple(namespace["y"].shape) == (8, 64, 32, 32)
+    assert tuple(namespace["m_s"].shape) == (8, 1, 32, 32)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers import ATTENTION, all_params_have_grad, build, gate_outputs
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from helpers import ATTENTION, all_params_have_grad, build, gate_outputs
 
 SETTINGS = settings(max_examples=12, deadline=None, derandomize=True)
 channels = st.sampled_from([1, 2, 3, 5, 8, 15, 16, 17, 32])  # 1, 3 and C < reduction included
