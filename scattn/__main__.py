@@ -1,36 +1,272 @@
-"""Command line: ``scattn doctor`` (more commands join as the toolkit grows)."""
+"""Command line: ``scattn doctor | train | compare | bench``.
+
+Exit codes: 0 done, 2 usage error (bad arguments), 1 the command failed (the
+message says why; ``SCATTN_DEBUG=1`` shows the traceback), 130 interrupted by
+Ctrl-C (a training run keeps its last checkpoint).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _checked(convert, ok, expected: str):
+    """An argparse ``type=`` that converts and checks, naming what was expected."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
+        return value
+
+    return parse
+
+
+_positive_int = _checked(int, lambda v: v >= 1, "a positive integer")
+_positive_float = _checked(float, lambda v: v > 0, "a positive number")
+_fraction = _checked(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+
+
+# ----------------------------------------------------------------------------- commands
 
 
 def _doctor(args: argparse.Namespace) -> int:
     from .runtime import doctor
 
     print(doctor())
-    return 0
+    return EXIT_OK
+
+
+def _config(args: argparse.Namespace):
+    """setup() with the profile and the sizes given on the command line."""
+    from .runtime import setup
+
+    overrides = {k: getattr(args, k) for k in ("n_train", "n_test", "epochs", "batch_size")
+                 if getattr(args, k, None) is not None}
+    if getattr(args, "seeds", None):
+        overrides["seeds"] = tuple(args.seeds)
+    return setup(seed=getattr(args, "seed", 0) or 0, profile=args.profile, device=args.device, **overrides)
+
+
+def _model_factory(args: argparse.Namespace):
+    from .models import SmallCNN, resnet20
+
+    if args.data == "cifar10":
+        return lambda attention: resnet20(attention)
+    return lambda attention: SmallCNN(attention)
+
+
+def _loaders(args: argparse.Namespace, cfg):
+    p = cfg.profile
+    if args.data == "cifar10":
+        from .data import cifar10_loaders
+
+        return cifar10_loaders(p.batch_size)
+    from .data import cluttered_digits_loaders
+
+    return cluttered_digits_loaders(p.n_train, p.n_test, p.batch_size, seed=args.data_seed)
+
+
+def _fit_options(args: argparse.Namespace) -> dict:
+    return {"lr": args.lr, "optimizer": args.optimizer, "schedule": args.schedule,
+            "label_smoothing": args.label_smoothing, "quiet": args.quiet}
+
+
+def _write_json(path: str | None, payload) -> None:
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(payload, indent=1))
+        print(f"wrote {path}")
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .runtime import seed_everything
+    from .train import fit
+
+    cfg = _config(args)
+    print(cfg)
+    train_loader, test_loader = _loaders(args, cfg)
+    seed_everything(args.seed)
+    model = _model_factory(args)(args.attention)
+    history = fit(model, train_loader, test_loader, cfg.profile.epochs, device=cfg.device,
+                  seed=args.seed, checkpoint_dir=args.checkpoint_dir, resume=not args.no_resume,
+                  desc=args.attention, **_fit_options(args))
+    print(history)
+    _write_json(args.json, {"attention": args.attention, "seed": args.seed, "rows": history.rows,
+                            "interrupted": history.interrupted})
+    if history.interrupted:
+        return EXIT_INTERRUPTED
+    last = history.final
+    acc = last["test_acc"] if last["test_acc"] is not None else last["train_acc"]
+    print(f"{args.attention}: test accuracy {100 * acc:.2f}% after {last['epoch']} epochs, "
+          f"{last['elapsed']:.1f} s of training")
+    return EXIT_OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .train import compare
+
+    cfg = _config(args)
+    print(cfg)
+    table = compare(args.attentions, cfg.profile.seeds, make_model=_model_factory(args),
+                    data=lambda: _loaders(args, cfg), epochs=cfg.profile.epochs,
+                    device=cfg.device, checkpoint_dir=args.checkpoint_dir, **_fit_options(args))
+    # Equal time: the budget the cheapest variant needed for all its epochs.
+    budget = args.budget or min(max(h.final["elapsed"] for h in hs) for hs in table.histories.values())
+    equal_time = table.at_time(budget)
+    if args.markdown:
+        print(table.to_markdown(), "", equal_time.to_markdown(), sep="\n")
+    else:
+        print(table, "", equal_time, sep="\n")
+    _write_json(args.json, {
+        "rows": table.rows,
+        "budget_seconds": budget,
+        "histories": {k: [h.rows for h in hs] for k, hs in table.histories.items()},
+    })
+    return EXIT_OK
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import benchmark
+    from .runtime import get_device
+
+    if args.data == "cifar10":
+        shape = (args.batch_size, 3, 32, 32)
+    else:
+        from .data import CANVAS_SIZE
+
+        shape = (args.batch_size, 1, CANVAS_SIZE, CANVAS_SIZE)
+    table = benchmark(_model_factory(args), args.attentions, shape, get_device(args.device),
+                      repeats=args.repeats)
+    print(table.to_markdown() if args.markdown else table)
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def _add_common(p: argparse.ArgumentParser, budget: bool = False) -> None:
+    from .runtime import PROFILES
+
+    g = p.add_argument_group("data and size (defaults: the runtime profile)")
+    g.add_argument("--data", choices=("digits", "cifar10"), default="digits",
+                   help="cluttered digits (offline, SmallCNN) or CIFAR-10 (download, ResNet-20); "
+                        "default: %(default)s")
+    g.add_argument("--profile", choices=tuple(PROFILES),
+                   help="size preset; default: gpu with CUDA, else cpu ($SCATTN_PROFILE overrides)")
+    g.add_argument("--epochs", type=_positive_int, help="epochs per run")
+    g.add_argument("--batch-size", type=_positive_int)
+    g.add_argument("--n-train", type=_positive_int, help="training canvases (digits)")
+    g.add_argument("--n-test", type=_positive_int, help="test canvases (digits)")
+    g.add_argument("--data-seed", type=int, default=0, help="seed of the canvases; default: %(default)s")
+    o = p.add_argument_group("optimisation (defaults: scattn.train.fit's)")
+    o.add_argument("--optimizer", choices=("sgd", "adamw"), default="sgd", help="default: %(default)s")
+    o.add_argument("--lr", type=_positive_float, help="peak learning rate (default: 0.05 SGD, 3e-3 AdamW)")
+    o.add_argument("--schedule", choices=("onecycle", "cosine", "constant"), default="onecycle",
+                   help="default: %(default)s")
+    o.add_argument("--label-smoothing", type=_fraction, default=0.0, help="default: %(default)s")
+    r = p.add_argument_group("run")
+    r.add_argument("--device", help="cpu, cuda, cuda:1 ...; default: CUDA when present")
+    r.add_argument("--checkpoint-dir", help="save a checkpoint every epoch here and resume from it")
+    r.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    if budget:
+        r.add_argument("--budget", type=_positive_float, metavar="SECONDS",
+                       help="equal-time table at this much training time; default: the time "
+                            "the fastest variant needed for all its epochs")
+        r.add_argument("--markdown", action="store_true", help="print Markdown tables")
+
+
+def _add_attentions(p: argparse.ArgumentParser, default: list[str]) -> None:
+    from .attention import available_attention
+
+    names = available_attention()
+    p.add_argument("--attentions", nargs="+", choices=names, default=default, metavar="NAME",
+                   help=f"from {', '.join(names)}; default: {' '.join(default)}")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .attention import available_attention
+
+    names = available_attention()
     parser = argparse.ArgumentParser(
         prog="scattn",
         description="Spatial, channel and combined attention for CNNs: the course's tools.",
+        epilog="exit codes: 0 ok, 1 failed, 2 usage error, 130 interrupted. "
+               "'scattn COMMAND --help' for a command's options.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("doctor", help="report Python, torch, device, Colab and data directory")
     p.set_defaults(func=_doctor)
+
+    p = sub.add_parser(
+        "train", help="train one model, print its per-epoch history",
+        description="Train a SmallCNN on cluttered digits (or ResNet-20 on CIFAR-10) with one "
+                    "attention mechanism. Example: scattn train --attention cbam --epochs 6",
+    )
+    p.add_argument("--attention", choices=names, default="cbam", help="default: %(default)s")
+    p.add_argument("--seed", type=int, default=0, help="model init and shuffle; default: %(default)s")
+    p.add_argument("--no-resume", action="store_true", help="start over even if a checkpoint exists")
+    _add_common(p)
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser(
+        "compare", help="train several attentions over several seeds, print the table",
+        description="Accuracy (mean ± std over seeds), parameters, FLOPs and seconds per epoch "
+                    "for each attention, then the equal-time view. "
+                    "Example: scattn compare --attentions none se cbam --seeds 0 1 2",
+    )
+    _add_attentions(p, ["none", "se", "cbam"])
+    p.add_argument("--seeds", nargs="+", type=int, help="default: the profile's (0 1 2)")
+    _add_common(p, budget=True)
+    p.set_defaults(func=_compare)
+
+    p = sub.add_parser(
+        "bench", help="parameters, FLOPs, latency and memory per attention",
+        description="Cost of each attention in the course's model: parameters, FLOPs per image "
+                    "(FlopCounterMode), median forward and forward+backward latency, saved "
+                    "activations, CUDA peak memory. Example: scattn bench --attentions none se cbam",
+    )
+    _add_attentions(p, names)
+    p.add_argument("--data", choices=("digits", "cifar10"), default="digits",
+                   help="SmallCNN on 40×40 digits or ResNet-20 on 32×32 CIFAR; default: %(default)s")
+    p.add_argument("--batch-size", type=_positive_int, default=128, help="default: %(default)s")
+    p.add_argument("--repeats", type=_positive_int, default=20, help="timed runs; default: %(default)s")
+    p.add_argument("--device", help="default: CUDA when present")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.set_defaults(func=_bench)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse exits 0 after --help, 2 on a usage error
+        return EXIT_USAGE if e.code not in (0, None) else EXIT_OK
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
-    return args.func(args)
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print(f"\nscattn {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as e:
+        if os.environ.get("SCATTN_DEBUG"):
+            raise
+        print(f"scattn {args.command}: error: {e} ({type(e).__name__}; SCATTN_DEBUG=1 for the "
+              "traceback)", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

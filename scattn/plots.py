@@ -1,0 +1,332 @@
+"""Figures and tables for the notebooks: curves, overlays, channel-weight bars, results.
+
+Every function returns a ``matplotlib.figure.Figure`` built without pyplot, so
+library code never calls ``plt.show()`` and a notebook shows each figure once
+(the value of the cell). Save one with ``fig.savefig("curves.png")``.
+
+:class:`Table` is the text/HTML table behind ``History``, ``ComparisonTable``
+and the benchmark results: ``print(table)`` in a terminal, the table itself as
+the last line of a notebook cell.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import torch
+
+# matplotlib is imported inside the figure functions: train.py and the CLI use
+# Table without paying for matplotlib's import.
+
+Format = Callable[[Any], str]
+
+
+def _default_format(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        return f"{value:.4g}"
+    return str(value)
+
+
+class Table:
+    """Rows of dicts that print as aligned text and render as HTML in a notebook.
+
+    ``columns`` picks and orders the keys (default: the first row's keys);
+    ``formats`` maps a column to a function that turns its value into text.
+    """
+
+    def __init__(
+        self,
+        rows: Iterable[Mapping[str, Any]],
+        columns: Sequence[str] | None = None,
+        formats: Mapping[str, Format] | None = None,
+        headers: Mapping[str, str] | None = None,
+        title: str | None = None,
+    ):
+        self.rows = [dict(r) for r in rows]
+        if columns is None:
+            columns = list(self.rows[0]) if self.rows else []
+        self.columns = list(columns)
+        self.formats = dict(formats or {})
+        self.headers = dict(headers or {})
+        self.title = title
+
+    def cells(self) -> tuple[list[str], list[list[str]]]:
+        """(header texts, body texts): what every rendering prints."""
+        head = [self.headers.get(c, c) for c in self.columns]
+        body = [
+            [self.formats.get(c, _default_format)(row.get(c)) for c in self.columns]
+            for row in self.rows
+        ]
+        return head, body
+
+    def __str__(self) -> str:
+        head, body = self.cells()
+        widths = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(head)]
+        # Text left-aligned, numbers right-aligned, as people read them.
+        numeric = [all(_looks_numeric(r[i]) for r in body) and body != [] for i in range(len(head))]
+
+        def line(cells: list[str]) -> str:
+            return "  ".join(
+                c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric, strict=True)
+            ).rstrip()
+
+        out = [self.title] if self.title else []
+        out += [line(head), "  ".join("-" * w for w in widths)]
+        out += [line(r) for r in body]
+        return "\n".join(out)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        head, body = self.cells()
+        esc = html.escape
+        parts = ["<table>"]
+        if self.title:
+            parts.append(f"<caption>{esc(self.title)}</caption>")
+        parts.append("<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr></thead>")
+        parts.append("<tbody>")
+        for r in body:
+            parts.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>")
+        parts.append("</tbody></table>")
+        return "".join(parts)
+
+    def to_markdown(self) -> str:
+        """A GitHub-flavoured Markdown table (what docs/results.md holds)."""
+        head, body = self.cells()
+        out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        out += ["| " + " | ".join(r) + " |" for r in body]
+        return "\n".join(out)
+
+
+def _looks_numeric(text: str) -> bool:
+    t = text.replace("±", " ").replace("%", "").replace(",", "").split()
+    if not t:
+        return False
+    try:
+        float(t[0].rstrip("kMGT"))
+    except ValueError:
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (4.0, 3.2), **kwargs):
+    """A pyplot-free Figure and its axes array (always 2-D)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(size[0] * ncols, size[1] * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)
+    return fig, axes
+
+
+def _as_numpy(x):
+    if isinstance(x, torch.Tensor):
+        return x.detach().float().cpu().numpy()
+    import numpy as np
+
+    return np.asarray(x, dtype=float)
+
+
+def _history_groups(histories) -> dict[str, list]:
+    """Normalise what plot_history accepts to {label: [History, ...]}."""
+    from .train import ComparisonTable, History
+
+    if isinstance(histories, ComparisonTable):
+        return {k: list(v) for k, v in histories.histories.items()}
+    if isinstance(histories, History):
+        return {"run": [histories]}
+    if isinstance(histories, Mapping):
+        return {
+            str(k): [v] if isinstance(v, History) else list(v) for k, v in histories.items()
+        }
+    if isinstance(histories, Sequence):
+        return {f"run {i}": [h] for i, h in enumerate(histories)}
+    raise ValueError(
+        "plot_history expects a History, a list of them, a dict {label: History or list "
+        f"of History}}, or a ComparisonTable; got {type(histories).__name__}"
+    )
+
+
+# ----------------------------------------------------------------------------- figures
+
+METRICS = {"loss": ("train_loss", "test_loss"), "accuracy": ("train_acc", "test_acc")}
+
+
+def plot_history(histories, metrics: Sequence[str] = ("loss", "accuracy"), x: str = "epoch"):
+    """Training curves, one panel per metric: train dashed, test solid.
+
+    ``histories``: a History, a list of them, ``{label: History}``, ``{label:
+    [History per seed]}`` (drawn as the mean with a min–max band) or a
+    ComparisonTable. ``x="time"`` puts cumulative training seconds on the x-axis:
+    the equal-time view, where a slower variant's curve ends further right.
+    """
+    import numpy as np
+
+    if x not in ("epoch", "time"):
+        raise ValueError(f"x must be 'epoch' or 'time', got {x!r}")
+    for m in metrics:
+        if m not in METRICS:
+            raise ValueError(f"unknown metric {m!r}; expected one of {', '.join(METRICS)}")
+    groups = _history_groups(histories)
+    fig, axes = _figure(1, len(metrics))
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        for i, (label, runs) in enumerate(groups.items()):
+            color = f"C{i}"
+            n = min(len(h) for h in runs)
+            if n == 0:
+                continue
+            if x == "epoch":
+                xs = np.arange(1, n + 1)
+            else:
+                xs = np.mean([h.column("elapsed")[:n] for h in runs], axis=0)
+            for key, style in zip(METRICS[metric], ("--", "-"), strict=True):
+                values = [h.column(key)[:n] for h in runs]
+                if any(v is None for vals in values for v in vals):
+                    continue
+                ys = np.asarray(values, dtype=float)
+                part = key.split("_")[0]
+                ax.plot(xs, ys.mean(0), style, color=color, label=f"{label} ({part})", marker=".")
+                if len(runs) > 1:
+                    ax.fill_between(xs, ys.min(0), ys.max(0), color=color, alpha=0.15, lw=0)
+        ax.set_xlabel("epoch" if x == "epoch" else "training time (s)")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize="small")
+    return fig
+
+
+def plot_overlay(
+    images,
+    maps,
+    boxes=None,
+    titles: Sequence[str] | None = None,
+    ncols: int = 6,
+    alpha: float = 0.5,
+    cmap: str = "jet",
+):
+    """Each image in grey with its attention map on top, upsampled to the image size.
+
+    images: (N, C, H, W) or (N, H, W); maps: (N, h, w) or (N, 1, h, w) at any resolution (see
+    ``scattn.inspect.spatial_map``); boxes: optional (N, 4) (x0, y0, x1, y1) drawn
+    as rectangles, x1/y1 exclusive.
+    """
+    import torch.nn.functional as F
+    from matplotlib.patches import Rectangle
+
+    images = torch.as_tensor(images).detach().float().cpu()
+    maps = torch.as_tensor(maps).detach().float().cpu()
+    if images.dim() == 4:
+        images = images.mean(dim=1)  # (N, C, H, W) -> (N, H, W): grey
+    if maps.dim() == 4 and maps.shape[1] == 1:
+        maps = maps[:, 0]  # (N, 1, h, w) -> (N, h, w), e.g. a spatial gate as captured
+    if images.dim() != 3 or maps.dim() != 3:
+        raise ValueError(
+            f"plot_overlay expects images (N, C, H, W) or (N, H, W) and maps (N, h, w); "
+            f"got images {tuple(images.shape)} and maps {tuple(maps.shape)}"
+        )
+    if images.shape[0] != maps.shape[0]:
+        raise ValueError(f"{images.shape[0]} images but {maps.shape[0]} maps")
+    n, h, w = images.shape
+    up = F.interpolate(maps[:, None], size=(h, w), mode="bilinear", align_corners=False)[:, 0]
+    ncols = max(1, min(ncols, n))
+    nrows = math.ceil(n / ncols)
+    fig, axes = _figure(nrows, ncols, size=(1.8, 1.9))
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        ax.imshow(images[i].numpy(), cmap="gray")
+        ax.imshow(up[i].numpy(), cmap=cmap, alpha=alpha)
+        if boxes is not None:
+            x0, y0, x1, y1 = (float(v) for v in boxes[i])
+            # imshow puts pixel centres at integers: a box of whole pixels starts at -0.5.
+            ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="white", lw=1.2))
+        if titles is not None:
+            ax.set_title(str(titles[i]), fontsize="small")
+    return fig
+
+
+def plot_channel_weights(weights, top: int | None = None, title: str | None = None):
+    """Bars of channel attention weights: mean over the batch, with its std as error bars.
+
+    weights: (C,), (N, C) or (N, C, 1, 1), e.g. ``maps["layer3.attention.gate"]``.
+    ``top=k`` keeps the k channels with the largest mean weight, sorted.
+    """
+    import numpy as np
+
+    w = torch.as_tensor(weights).detach().float().cpu()
+    if w.dim() == 4 and w.shape[2:] == (1, 1):
+        w = w.flatten(1)  # (N, C, 1, 1) -> (N, C)
+    if w.dim() == 1:
+        w = w[None]
+    if w.dim() != 2:
+        raise ValueError(
+            f"channel weights must be (C,), (N, C) or (N, C, 1, 1), got shape {tuple(weights.shape)}"
+        )
+    mean, std = w.mean(0).numpy(), (w.std(0) if w.shape[0] > 1 else torch.zeros(w.shape[1])).numpy()
+    idx = np.arange(len(mean))
+    if top is not None:
+        idx = np.argsort(-mean)[:top]
+    fig, axes = _figure(size=(max(4.0, 0.18 * len(idx)), 3.0))
+    ax = axes[0][0]
+    ax.bar(np.arange(len(idx)), mean[idx], yerr=std[idx] if w.shape[0] > 1 else None, color="C0")
+    ax.set_xticks(np.arange(len(idx)), [str(i) for i in idx], fontsize="x-small", rotation=90)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("channel")
+    ax.set_ylabel("weight (gate output)")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_comparison(table, budget: float | None = None):
+    """A ComparisonTable as a figure: accuracy (mean ± std over seeds) per variant,
+    and test accuracy against training time, the equal-time view.
+
+    ``budget`` (seconds) draws a vertical line where an equal-time comparison reads off.
+    """
+    rows = table.rows
+    if not rows:
+        raise ValueError("the comparison table has no rows to plot")
+    fig, axes = _figure(1, 2, size=(4.2, 3.2))
+    ax = axes[0][0]
+    names = [r["attention"] for r in rows]
+    means = [100 * r["accuracy_mean"] for r in rows]
+    stds = [100 * r["accuracy_std"] for r in rows]
+    ax.bar(names, means, yerr=stds, color=[f"C{i}" for i in range(len(rows))], capsize=4)
+    low = min(m - s for m, s in zip(means, stds, strict=True))
+    ax.set_ylim(max(0.0, low - 5), min(100.0, max(m + s for m, s in zip(means, stds, strict=True)) + 1))
+    ax.set_ylabel("test accuracy (%)")
+    for i, r in enumerate(rows):
+        ax.annotate(
+            f"{r['params'] / 1e3:.1f}k p\n{r['seconds_per_epoch']:.1f} s/ep",
+            (i, low - 4), ha="center", fontsize="x-small",
+        )
+    ax.set_title(f"after {rows[0].get('epochs', '?')} epochs, {len(rows[0]['accuracies'])} seeds")
+    _, ax2 = axes[0]
+    for i, (label, runs) in enumerate(table.histories.items()):
+        for j, h in enumerate(runs):
+            ax2.plot(h.column("elapsed"), [100 * a for a in h.column("test_acc")], "-",
+                     marker=".", color=f"C{i}", alpha=0.8, label=label if j == 0 else None)
+    if budget is not None:
+        ax2.axvline(budget, color="grey", ls=":")
+    ax2.set_xlabel("training time (s)")
+    ax2.set_ylabel("test accuracy (%)")
+    ax2.grid(alpha=0.3)
+    ax2.legend(fontsize="small")
+    return fig
+
+
+__all__ = ["Table", "plot_channel_weights", "plot_comparison", "plot_history", "plot_overlay"]
