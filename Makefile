@@ -32,7 +32,7 @@ test-fast: $(STAMP)
 
 # Execute every notebook in place so committed outputs come from a real run (cpu or gpu profile).
 notebooks: $(STAMP)
-	$(BIN)/python -m scattn course run notebooks/*.ipynb solutions/*.ipynb
+	$(BIN)/python -m scattn course run
 
 # Regenerate exercises/ from solutions/.
 exercises: $(STAMP)

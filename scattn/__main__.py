@@ -1,4 +1,4 @@
-"""Command line: ``scattn doctor | train | compare | bench``.
+"""Command line: ``scattn doctor | train | compare | bench | course``.
 
 Exit codes: 0 done, 2 usage error (bad arguments), 1 the command failed (the
 message says why; ``SCATTN_DEBUG=1`` shows the traceback), 130 interrupted by
@@ -151,6 +151,28 @@ def _bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _course(args: argparse.Namespace) -> int:
+    from . import course
+
+    if args.action == "build":
+        stale = course.build_exercises(check=args.check)
+        for path in stale:
+            print(f"{'out of date' if args.check else 'wrote'}: {path}")
+        return EXIT_FAILED if (args.check and stale) else EXIT_OK
+    paths = args.paths or sorted(str(p) for d in ("notebooks", "solutions", "exercises")
+                                 for p in (course.ROOT / d).glob("*.ipynb"))
+    if args.action == "stamp":
+        for path in course.stamp(paths):
+            print(f"stamped: {path}")
+        return EXIT_OK
+    if args.action == "check":
+        problems = course.drift(paths)
+        print("\n".join(problems) or f"{len(paths)} notebooks: badges and setup cells match")
+        return EXIT_FAILED if problems else EXIT_OK
+    course.run([p for p in paths if "exercises" not in Path(p).parts])
+    return EXIT_OK
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -244,6 +266,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="default: CUDA when present")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.set_defaults(func=_bench)
+
+    p = sub.add_parser(
+        "course", help="build exercises from solutions, stamp badges, run notebooks",
+        description="build: write exercises/ from solutions/ (--check: only report stale files). "
+                    "stamp: refresh Colab badges and setup cells. check: report drift. "
+                    "run: execute notebooks in place (fresh kernel each) so outputs are real.",
+    )
+    p.add_argument("action", choices=("build", "stamp", "check", "run"))
+    p.add_argument("paths", nargs="*", help="notebooks (default: all of notebooks/, solutions/, exercises/)")
+    p.add_argument("--check", action="store_true", help="with build: fail if exercises/ is out of date")
+    p.set_defaults(func=_course)
     return parser
 
 

@@ -95,3 +95,12 @@ def test_cells_that_need_unfinished_code_are_tagged_raises_exception():
     assert "raise NotImplementedError()" in ex.cells[1].source
     assert ex.cells[3].outputs == [] and ex.cells[3].execution_count is None
     assert ex.cells[5].source == "Answer:\nYOUR ANSWER HERE"
+
+
+def test_cli_course_check_and_build(capsys):
+    from scattn.__main__ import main
+
+    assert main(["course", "check"]) == 0
+    assert "badges and setup cells match" in capsys.readouterr().out
+    assert main(["course", "build", "--check"]) == 0
+    assert main(["course", "frobnicate"]) == 2
