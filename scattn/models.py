@@ -1,0 +1,375 @@
+"""The course's networks, with attention where SE and CBAM put it.
+
+In both papers the attention module sits on the residual branch of a block,
+after its last BatchNorm and before the addition with the shortcut (SE, Fig. 3;
+CBAM, Fig. 3)::
+
+    x ──► conv-BN-ReLU ──► conv-BN ──► attention ──► (+) ──► ReLU
+    └──────────────────── shortcut ────────────────────┘
+
+- :class:`SmallCNN`: three stages of one such block each, for cluttered digits.
+- :func:`resnet20`, :func:`resnet56`: the CIFAR ResNets of He et al. (2016).
+- :func:`add_attention`: the same insertion into a torchvision ResNet-18/34/50,
+  without changing what the (pretrained) network computes until it trains.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .attention import available_attention, make_attention
+
+# The widths here (16, 32, 64) are far below the 256..2048 channels the papers had
+# in mind for reduction r = 16: C // 16 would leave SE and CBAM's channel MLP 1, 2 and
+# 4 hidden units. r = 4 keeps 4, 8 and 16. Pass reduction=... to choose otherwise.
+SMALL_REDUCTION = 4
+
+
+# --------------------------------------------------------------------------------------
+# Attention choices
+# --------------------------------------------------------------------------------------
+
+
+def _attention_names(attention, n_stages: int) -> list:
+    """One attention name per stage, from one name or a list of names."""
+    if isinstance(attention, (list, tuple)):
+        if len(attention) != n_stages:
+            raise ValueError(
+                f"attention lists one name per stage: expected {n_stages} names, "
+                f"got {len(attention)}: {list(attention)!r}"
+            )
+        names = list(attention)
+    elif attention is None or isinstance(attention, str):
+        names = [attention] * n_stages
+    else:
+        raise ValueError(
+            f"attention must be a name such as 'cbam' or a list of {n_stages} names "
+            f"(one per stage), got {type(attention).__name__}"
+        )
+    for name in names:
+        make_attention(name, 8)  # raises the registry's ValueError for an unknown name
+    return names
+
+
+def _keywords(name, channels: int = 8) -> set[str]:
+    """Keyword arguments the constructor of attention ``name`` names explicitly."""
+    cls = type(make_attention(name, channels))
+    return {
+        p.name for p in inspect.signature(cls.__init__).parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in ("self", "channels")
+    }
+
+
+def _attention_factory(attention, n_stages: int, defaults: dict, kwargs: dict):
+    """A function (stage, channels) -> attention module, checking names and kwargs first.
+
+    Each keyword goes to the mechanisms that take it (``reduction`` reaches SE and
+    CBAM but not ECA, which has none), so one call works for every name. A keyword
+    that no registered mechanism takes is a typo and raises a ValueError.
+    """
+    names = _attention_names(attention, n_stages)
+    known = set().union(*(_keywords(name) for name in available_attention()))
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        raise ValueError(
+            f"no attention mechanism takes {', '.join(map(repr, unknown))}; "
+            f"known keywords: {', '.join(sorted(known))}"
+        )
+    options = {**defaults, **kwargs}
+
+    def build(stage: int, channels: int) -> nn.Module:
+        name = names[stage]
+        takes = _keywords(name)
+        return make_attention(name, channels, **{k: v for k, v in options.items() if k in takes})
+
+    return build
+
+
+# --------------------------------------------------------------------------------------
+# Residual blocks
+# --------------------------------------------------------------------------------------
+
+
+class ShortcutA(nn.Module):
+    """He et al.'s option A: subsample by the stride, zero-pad the new channels (no parameters)."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int):
+        super().__init__()
+        self.stride = stride
+        self.extra = out_channels - in_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x[:, :, :: self.stride, :: self.stride]  # (N, C, H, W) -> (N, C, H/s, W/s)
+        return F.pad(x, (0, 0, 0, 0, 0, self.extra))  # (N, C, ...) -> (N, C + extra, ...)
+
+    def extra_repr(self) -> str:
+        return f"stride={self.stride}, extra_channels={self.extra}"
+
+
+class BasicBlock(nn.Module):
+    """Two 3×3 convolutions on the residual branch, attention after the second BN.
+
+    y = ReLU(A(BN(conv(ReLU(BN(conv(x)))))) + shortcut(x)),   A = ``self.attention``
+
+    The shortcut is the identity when shape is kept; otherwise option "A" (subsample,
+    zero-pad channels) or "B" (1×1 conv with stride + BN), as in He et al. (2016).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        attention: nn.Module | None = None,
+        shortcut: str = "B",
+    ):
+        super().__init__()
+        if shortcut not in ("A", "B"):
+            raise ValueError(f"unknown shortcut {shortcut!r}; expected 'A' or 'B'")
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.attention = attention if attention is not None else nn.Identity()
+        if stride == 1 and in_channels == out_channels:
+            self.shortcut = nn.Identity()
+        elif shortcut == "A":
+            self.shortcut = ShortcutA(in_channels, out_channels, stride)
+        else:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+                nn.BatchNorm2d(out_channels),
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))  # (N, C_in, H, W) -> (N, C_out, H/s, W/s)
+        out = self.bn2(self.conv2(out))
+        out = self.attention(out)  # shape kept
+        return F.relu(out + self.shortcut(x))
+
+
+def _init_weights(model: nn.Module) -> None:
+    """He (Kaiming) normal init for the backbone's convolutions, BN to identity, as in He et al.
+
+    Attention modules keep the initialisation they were built with.
+    """
+    skip = {id(m) for block in model.modules() if isinstance(block, BasicBlock)
+            for m in block.attention.modules()}
+    for m in model.modules():
+        if id(m) in skip:
+            continue
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
+class _StagedResNet(nn.Module):
+    """Stem, stages of residual blocks (stride 2 between stages), global average pool, linear."""
+
+    def __init__(self, in_channels, widths, blocks, stem_stride, shortcut, num_classes, build_attention):
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, widths[0], 3, stride=stem_stride, padding=1, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(inplace=True),
+        )
+        stages, channels = [], widths[0]
+        for i, width in enumerate(widths):
+            layers = []
+            for j in range(blocks):
+                stride = 2 if i > 0 and j == 0 else 1
+                layers.append(BasicBlock(channels, width, stride, build_attention(i, width), shortcut))
+                channels = width
+            stages.append(nn.Sequential(*layers))
+        self.stages = nn.Sequential(*stages)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(channels, num_classes)
+        _init_weights(self)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last stage's feature maps, (N, C_last, H', W')."""
+        return self.stages(self.stem(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != self.stem[0].in_channels:
+            raise ValueError(
+                f"{type(self).__name__} expects (N, {self.stem[0].in_channels}, H, W) images, "
+                f"got shape {tuple(x.shape)}"
+            )
+        return self.fc(self.pool(self.features(x)).flatten(1))  # (N, C_last, 1, 1) -> (N, classes)
+
+
+def _check_widths(widths) -> tuple[int, ...]:
+    if not isinstance(widths, Sequence) or not widths or not all(
+        isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths
+    ):
+        raise ValueError(f"widths must be a non-empty sequence of positive integers, got {widths!r}")
+    return tuple(widths)
+
+
+# --------------------------------------------------------------------------------------
+# The course's small network
+# --------------------------------------------------------------------------------------
+
+
+class SmallCNN(_StagedResNet):
+    """A small residual network for cluttered digits: one attention block per stage.
+
+    stem: 3×3 conv (in_channels -> widths[0]), BN, ReLU, at full resolution
+    stage i: one :class:`BasicBlock` of widths[i] channels, stride 2 from stage 2 on,
+             ``attention`` on its residual branch after the last BN
+    head: global average pool, linear to ``num_classes``
+
+    On a 40×40 canvas the stages see 40×40, 20×20 and 10×10 maps. ``attention`` is
+    a name from :func:`scattn.available_attention` or one name per stage;
+    ``attention_kwargs`` (e.g. ``kernel_size=3``) go to every mechanism that takes
+    them. ``reduction`` defaults to 4 here, not 16 (see ``SMALL_REDUCTION``).
+    Projection (option B) shortcuts between stages.
+
+    Small enough to train on cluttered digits on a laptop CPU in minutes.
+    """
+
+    def __init__(
+        self,
+        attention="none",
+        num_classes: int = 10,
+        in_channels: int = 1,
+        widths: Sequence[int] = (16, 32, 64),
+        **attention_kwargs,
+    ):
+        widths = _check_widths(widths)
+        build = _attention_factory(attention, len(widths), {"reduction": SMALL_REDUCTION}, attention_kwargs)
+        super().__init__(in_channels, widths, 1, 1, "B", num_classes, build)
+
+
+# --------------------------------------------------------------------------------------
+# CIFAR ResNets (He, Zhang, Ren, Sun, "Deep Residual Learning", CVPR 2016, Sec. 4.2)
+# --------------------------------------------------------------------------------------
+
+
+class CifarResNet(_StagedResNet):
+    """ResNet-(6n+2) for 32×32 images: 3 stages of n basic blocks with 16, 32, 64 channels.
+
+    A 3×3 conv stem, 2n layers per stage on 32×32, 16×16 and 8×8 maps, global
+    average pool and a 10-way linear layer: 6n + 2 weighted layers. Shortcuts are
+    option A (identity, zero-padded channels when the shape changes), as in the
+    paper's CIFAR experiments, so n = 3 has the paper's 0.27M parameters.
+    ``attention`` (one name or one per stage) sits on every block's residual
+    branch; ``reduction`` defaults to 4 (see ``SMALL_REDUCTION``).
+    """
+
+    def __init__(self, n: int, attention="none", num_classes: int = 10, **attention_kwargs):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n (blocks per stage) must be a positive integer, got {n!r}")
+        widths = (16, 32, 64)
+        build = _attention_factory(attention, len(widths), {"reduction": SMALL_REDUCTION}, attention_kwargs)
+        super().__init__(3, widths, n, 1, "A", num_classes, build)
+        self.depth = 6 * n + 2
+
+
+def resnet20(attention="none", num_classes: int = 10, **attention_kwargs) -> CifarResNet:
+    """ResNet-20 for CIFAR-10 (n = 3, 0.27M parameters without attention)."""
+    return CifarResNet(3, attention, num_classes, **attention_kwargs)
+
+
+def resnet56(attention="none", num_classes: int = 10, **attention_kwargs) -> CifarResNet:
+    """ResNet-56 for CIFAR-10 (n = 9, 0.85M parameters without attention)."""
+    return CifarResNet(9, attention, num_classes, **attention_kwargs)
+
+
+# --------------------------------------------------------------------------------------
+# Retrofitting torchvision ResNets
+# --------------------------------------------------------------------------------------
+
+
+class BlendedAttention(nn.Module):
+    """Attention that starts as the identity: y = x + α (A(x) − x), α learnable, α = 0 at init.
+
+    At α = 0 the block computes exactly what it did before, so a pretrained
+    network keeps its outputs; at α = 1 it is the paper's module, y = A(x).
+    Training moves α (its gradient is A(x) − x) and, once α ≠ 0, the attention's
+    own parameters, whose gradients are scaled by α. Every mechanism's gate
+    stays the paper's σ in (0, 1); only how much of its output is used is learned.
+    """
+
+    def __init__(self, attention: nn.Module):
+        super().__init__()
+        self.attention = attention
+        self.alpha = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.alpha * (self.attention(x) - x)
+
+
+def add_attention(model: nn.Module, name: str, **kwargs) -> nn.Module:
+    """Put attention ``name`` into every block of a torchvision ResNet, in place; return the model.
+
+    For torchvision's ResNet-18/34 (``BasicBlock``) and ResNet-50/101/152
+    (``Bottleneck``), the residual branch's last BatchNorm (``bn2``, ``bn3``)
+    becomes ``nn.Sequential(bn, BlendedAttention(A))``, the place SE and CBAM
+    choose. :class:`BlendedAttention` starts at the identity, so right after this
+    call the network computes the same function as before (in eval mode) and
+    pretrained weights keep their meaning; fine-tuning then learns how much
+    attention to use. ``kwargs`` go to :func:`scattn.make_attention` (reduction
+    r = 16 suits these widths of 64..2048).
+
+    Load pretrained weights *before* retrofitting: the BN's keys move from
+    ``layer1.0.bn2.weight`` to ``layer1.0.bn2.0.weight``. The new parameters are
+    part of ``model.parameters()`` (and on the model's device and dtype).
+    """
+    from torchvision.models.resnet import BasicBlock as TVBasicBlock
+    from torchvision.models.resnet import Bottleneck as TVBottleneck
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"add_attention expects a torchvision ResNet, got {type(model).__name__}")
+    blocks = [m for m in model.modules() if isinstance(m, (TVBasicBlock, TVBottleneck))]
+    if not blocks:
+        raise TypeError(
+            f"add_attention expects a torchvision ResNet (resnet18/34/50/101/152) made of "
+            f"BasicBlock or Bottleneck blocks; {type(model).__name__} has none"
+        )
+    make_attention(name, 8)  # an unknown name raises the registry's ValueError, model untouched
+    if str(name).strip().lower() == "none" or name is None:
+        return model
+
+    # Build every module first, so a bad keyword leaves the model as it was.
+    plan = []
+    for block in blocks:
+        attr = "bn3" if isinstance(block, TVBottleneck) else "bn2"
+        bn = getattr(block, attr)
+        if not isinstance(bn, nn.BatchNorm2d):
+            raise ValueError(
+                f"{type(block).__name__}.{attr} is a {type(bn).__name__}, not a BatchNorm2d: "
+                "does this model already have attention?"
+            )
+        plan.append((block, attr, bn, make_attention(name, bn.num_features, **kwargs)))
+
+    reference = next(model.parameters(), None)
+    for block, attr, bn, attention in plan:
+        blended = BlendedAttention(attention)
+        if reference is not None:
+            blended.to(device=reference.device, dtype=reference.dtype)
+        wrapped = nn.Sequential(bn, blended)
+        wrapped.train(bn.training)  # keep the mode the model is in (eval for inference)
+        setattr(block, attr, wrapped)
+    return model
+
+
+__all__ = [
+    "BasicBlock",
+    "BlendedAttention",
+    "CifarResNet",
+    "SMALL_REDUCTION",
+    "ShortcutA",
+    "SmallCNN",
+    "add_attention",
+    "resnet20",
+    "resnet56",
+]
