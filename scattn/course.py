@@ -51,7 +51,8 @@ def badge_source(path: Path) -> str:
 
 
 def setup_source() -> str:
-    return f'''# NBVAL_IGNORE_OUTPUT (device and profile differ between runs)
+    return f'''# NBVAL_IGNORE_OUTPUT
+# (the device and the profile differ between runs.)
 # Setup, the same in every notebook. Where scattn is missing (Colab), pip installs it
 # into this kernel's site-packages, which is already on sys.path: no restart needed.
 # torch is left as it is.

@@ -104,3 +104,9 @@ def test_cli_course_check_and_build(capsys):
     assert "badges and setup cells match" in capsys.readouterr().out
     assert main(["course", "build", "--check"]) == 0
     assert main(["course", "frobnicate"]) == 2
+
+
+def test_setup_cell_output_is_ignored_by_nbval():
+    from nbval.plugin import find_comment_markers
+
+    assert dict(find_comment_markers(course.setup_source())).get("check") is False
