@@ -191,8 +191,8 @@ def _add_common(p: argparse.ArgumentParser, budget: bool = False) -> None:
     g.add_argument("--n-test", type=_positive_int, help="test canvases (digits)")
     g.add_argument("--data-seed", type=int, default=0, help="seed of the canvases; default: %(default)s")
     o = p.add_argument_group("optimisation (defaults: scattn.train.fit's)")
-    o.add_argument("--optimizer", choices=("sgd", "adamw"), default="sgd", help="default: %(default)s")
-    o.add_argument("--lr", type=_positive_float, help="peak learning rate (default: 0.05 SGD, 3e-3 AdamW)")
+    o.add_argument("--optimizer", choices=("adamw", "sgd"), default="adamw", help="default: %(default)s")
+    o.add_argument("--lr", type=_positive_float, help="peak learning rate (default: 1e-2 AdamW, 0.2 SGD)")
     o.add_argument("--schedule", choices=("onecycle", "cosine", "constant"), default="onecycle",
                    help="default: %(default)s")
     o.add_argument("--label-smoothing", type=_fraction, default=0.0, help="default: %(default)s")

@@ -6,10 +6,13 @@ One call trains a model and returns its per-epoch history::
     history          # a table: train/test loss and accuracy, seconds, lr per epoch
 
 The recipe (the defaults, chosen on the cluttered-digits SmallCNN, see
-docs/results.md): SGD with Nesterov momentum 0.9, weight decay 5e-4, and a
-one-cycle schedule (Smith & Topin 2019): the learning rate rises from lr/25 to
-``lr`` over the first 25% of the steps, then anneals to ~0 by a cosine. The
-high middle phase lets a short run travel far; the low end settles it.
+docs/results.md): AdamW (weight decay 5e-4) under a one-cycle schedule (Smith &
+Topin 2019), stepped every batch: the learning rate rises from lr/25 to
+``lr`` = 1e-2 over the first 25% of the steps, then anneals by a cosine to
+lr/25,000. On that task it climbed fastest of the recipes we tried (AdamW 3e-3,
+SGD with Nesterov momentum at 0.1, 0.2 and 0.4): CBAM reached 97.5% test
+accuracy after 4 epochs of 6,000 canvases. Fast early progress is what a short
+CPU budget needs.
 
 Checkpoints: after every epoch ``checkpoint_dir/checkpoint.pt`` is replaced
 atomically (written to a temporary file in the same directory, then
@@ -44,9 +47,9 @@ from .bench import count_flops, count_params
 from .plots import Table
 from .runtime import choose_profile, get_device, seed_everything
 
-OPTIMIZERS = ("sgd", "adamw")
+OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("onecycle", "cosine", "constant")
-DEFAULT_LR = {"sgd": 0.05, "adamw": 3e-3}  # peak learning rates of the one-cycle schedule
+DEFAULT_LR = {"adamw": 1e-2, "sgd": 0.2}  # peak learning rates of the one-cycle schedule
 CHECKPOINT_NAME = "checkpoint.pt"
 CHECKPOINT_FORMAT = "scattn.fit/1"
 
@@ -325,7 +328,7 @@ def fit(
     epochs: int | None = None,
     lr: float | None = None,
     *,
-    optimizer: str = "sgd",
+    optimizer: str = "adamw",
     weight_decay: float = 5e-4,
     momentum: float = 0.9,
     schedule: str = "onecycle",
@@ -346,10 +349,10 @@ def fit(
     """Train ``model`` for ``epochs`` epochs; return its :class:`History`.
 
     Minimises the cross-entropy (``label_smoothing`` ε mixes the one-hot target
-    with the uniform one: (1 - ε)·y + ε/K) with ``optimizer`` ("sgd": Nesterov
-    momentum; "adamw") under ``schedule`` ("onecycle", "cosine" with linear
+    with the uniform one: (1 - ε)·y + ε/K) with ``optimizer`` ("adamw", or "sgd"
+    with Nesterov momentum) under ``schedule`` ("onecycle", "cosine" with linear
     warm-up, "constant"), stepped every batch. ``lr`` is the peak learning rate
-    (default 0.05 for SGD, 3e-3 for AdamW); ``epochs`` defaults to the runtime
+    (default 1e-2 for AdamW, 0.2 for SGD); ``epochs`` defaults to the runtime
     profile's (``scattn.setup()``).
 
     ``seed`` seeds Python, NumPy and torch first (the shuffle, dropout): the same

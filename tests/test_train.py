@@ -85,7 +85,7 @@ def test_fit_learns_and_records_history():
     train, test = loaders()
     torch.manual_seed(0)
     model = tiny()
-    h = fit(model, train, test, epochs=4, lr=0.1, seed=0, quiet=True)
+    h = fit(model, train, test, epochs=4, lr=0.1, optimizer="sgd", seed=0, quiet=True)
     assert [r["epoch"] for r in h] == [1, 2, 3, 4]
     assert set(History.COLUMNS) <= set(h.final)
     assert h.final["test_acc"] >= 0.9
@@ -217,7 +217,7 @@ def test_other_schedules_and_optimizers(schedule, optimizer):
             label_smoothing=0.1, quiet=True)
     assert len(h) == 2 and all(math.isfinite(r["train_loss"]) for r in h)
     if schedule == "constant":
-        assert h[0]["lr"] == h[1]["lr"] == 0.05
+        assert h[0]["lr"] == h[1]["lr"] == 0.2  # the SGD default
     else:
         assert h[1]["lr"] < h[0]["lr"]
 
