@@ -59,7 +59,7 @@ def test_other_sizes_classes_and_channels():
     model = SmallCNN("cbam", num_classes=4, in_channels=3, widths=(8, 16))
     assert model(torch.rand(3, 3, 28, 36)).shape == (3, 4)
     assert len(blocks(model)) == 2
-    assert model.features(torch.rand(1, 3, 28, 36)).shape == (1, 16, 14, 18)
+    assert model.features(torch.rand(1, 3, 28, 36)).shape == (1, 16, 7, 9)
 
 
 def test_small_cnn_resolution_per_stage():
@@ -69,7 +69,7 @@ def test_small_cnn_resolution_per_stage():
     model(torch.rand(1, 1, 40, 40))
     for h in hooks:
         h.remove()
-    assert sizes == [(16, 40, 40), (32, 20, 20), (64, 10, 10)]
+    assert sizes == [(16, 20, 20), (32, 10, 10), (64, 5, 5)]
 
 
 def test_attention_sits_on_the_residual_branch_before_the_addition():
