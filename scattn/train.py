@@ -415,7 +415,13 @@ def fit(
         if resume and path.exists():
             state = load_checkpoint(path)
             _check_same_run(state["config"], config, path)
-            model.load_state_dict(state["model"])
+            try:
+                model.load_state_dict(state["model"])
+            except RuntimeError as e:  # missing / unexpected keys, other shapes
+                raise CheckpointError(
+                    f"{path} holds a different model ({str(e).splitlines()[0]} ...): use another "
+                    "checkpoint_dir for this model, or resume=False to overwrite it"
+                ) from e
             opt.load_state_dict(state["optimizer"])
             sched.load_state_dict(state["scheduler"])
             scaler.load_state_dict(state["scaler"])

@@ -208,6 +208,8 @@ def test_foreign_file_and_other_run_are_refused(tmp_path):
     fit(tiny(), train, test, epochs=1, checkpoint_dir=tmp_path, resume=False, quiet=True)
     with pytest.raises(CheckpointError, match="different run: epochs=1"):
         fit(tiny(), train, test, epochs=3, checkpoint_dir=tmp_path, quiet=True)
+    with pytest.raises(CheckpointError, match="holds a different model"):
+        fit(tiny("se"), train, test, epochs=1, checkpoint_dir=tmp_path, quiet=True)
 
 
 @pytest.mark.parametrize("schedule,optimizer", [("cosine", "adamw"), ("constant", "sgd")])
