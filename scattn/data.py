@@ -7,9 +7,11 @@ Mnih et al. (2014, "Recurrent Models of Visual Attention") and Jaderberg et al.
 (2015, "Spatial Transformer Networks"), scaled down to scikit-learn's 8×8 digits
 so that it needs no download and trains in minutes on a laptop CPU::
 
-    train = scattn.data.cluttered_digits("train")      # 6,000 canvases, 40×40
-    image, label = train[0]                            # (1, 40, 40) float32, int
-    train.boxes[0]                                     # (x0, y0, x1, y1) of the digit
+    from scattn import data
+
+    train = data.cluttered_digits("train")  # 6,000 canvases, 40×40
+    image, label = train[0]                 # (1, 40, 40) float32 and a 0-d int64 tensor
+    train.boxes[0]                          # (x0, y0, x1, y1) of the digit
 
 CIFAR-10 comes through torchvision (and needs the internet once); the sample
 photos ship with scikit-image.
@@ -35,6 +37,12 @@ from .runtime import data_dir
 # Cluttered digits
 # --------------------------------------------------------------------------------------
 
+# The defaults. An 18-pixel digit covers a fifth of a 40×40 canvas, so where it is
+# matters; six 7-pixel fragments (under half its side: strokes, never a whole digit)
+# fill much of the rest. The task is learnable but not at once: SmallCNN with CBAM
+# sits near chance for the first epoch, then reaches 98% test accuracy after 6
+# epochs of 6,000 canvases (scattn.train.fit's defaults, AdamW one-cycle, seed 0),
+# well within a few minutes on 2 CPU cores.
 CANVAS_SIZE = 40  # canvas side, pixels
 DIGIT_SIZE = 18  # side of the target digit (an 8×8 scikit-learn digit, upsampled)
 N_DISTRACTORS = 6  # fragments per canvas

@@ -230,14 +230,18 @@ class SmallCNN(_StagedResNet):
     On a 40×40 canvas the stages see 20×20, 10×10 and 5×5 maps. The stem's stride
     loses nothing the data have: a cluttered digit is an 8×8 scan upsampled to 18
     pixels, still 9 pixels wide after it, and the stride makes every later layer
-    four times cheaper (a full-resolution first stage cost about 3.5× more time
-    per epoch, CBAM's 7×7 gate on 40×40 maps included). ``attention`` is
+    four times cheaper (a full-resolution first stage cost about 4× more time per
+    epoch, CBAM's 7×7 gate on 40×40 maps included). ``attention`` is
     a name from :func:`scattn.available_attention` or one name per stage;
     ``attention_kwargs`` (e.g. ``kernel_size=3``) go to every mechanism that takes
     them. ``reduction`` defaults to 4 here, not 16 (see ``SMALL_REDUCTION``).
     Projection (option B) shortcuts between stages.
 
-    Small enough to train on cluttered digits on a laptop CPU in minutes.
+    Cost of one training epoch on the default cluttered digits (6,000 canvases,
+    batch 128, AdamW), measured as process time on one thread of a 2-core CPU:
+    about 6.5 s without attention, 7 s with SE or CBAM, 9 s with BAM, which is
+    what one idle core needs. On the same machine shared with other jobs, a CBAM
+    epoch took 17 s of wall-clock.
     """
 
     def __init__(
