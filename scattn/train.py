@@ -208,6 +208,10 @@ def _make_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float,
 def _make_schedule(optimizer, name: str, lr: float, total_steps: int, warmup: float):
     """The learning-rate schedule, stepped once per batch."""
     if name == "onecycle":
+        # OneCycleLR divides by the index of the last warm-up step, warmup * total_steps - 1,
+        # which is 0 for short runs such as 4 steps at 0.25: keep at least 1.5 warm-up steps.
+        if total_steps >= 2 and warmup * total_steps < 1.5:
+            warmup = 1.5 / total_steps
         return torch.optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=lr, total_steps=total_steps, pct_start=warmup,
             div_factor=25.0, final_div_factor=1e3,
@@ -540,7 +544,7 @@ class ComparisonTable:
 
     Row keys: attention, accuracy_mean, accuracy_std (final test accuracy over
     seeds; sample std), accuracies (one per seed), params, flops (per image,
-    forward), seconds_per_epoch (training only, mean over seeds and epochs),
+    forward), seconds_per_epoch (training only, median over seeds and epochs),
     epochs. ``histories[attention]`` holds each seed's :class:`History` for
     equal-time comparisons (:meth:`at_time`) and curves (``plots.plot_history``).
     """
@@ -678,7 +682,8 @@ def compare(
             "accuracies": accs,
             "params": cost[name][0],
             "flops": cost[name][1],
-            "seconds_per_epoch": statistics.fmean(r["seconds"] for h in hs for r in h.rows),
+            # the median: one slow epoch (the process's first, or a busy neighbour) does not move it
+            "seconds_per_epoch": statistics.median(r["seconds"] for h in hs for r in h.rows),
             "epochs": len(hs[0]),
         })
     return ComparisonTable(rows, histories)

@@ -224,6 +224,15 @@ def test_other_schedules_and_optimizers(schedule, optimizer):
         assert h[1]["lr"] < h[0]["lr"]
 
 
+@pytest.mark.parametrize("steps", [1, 2, 3, 4, 5, 8])
+def test_one_cycle_works_for_short_runs(steps):
+    # 96 examples in batches of 96 // steps: the smoke profile's 4 steps once divided by zero
+    train = DataLoader(blobs(96), batch_size=-(-96 // steps), shuffle=True,
+                       generator=torch.Generator().manual_seed(0))
+    h = fit(tiny(), train, epochs=1, seed=0, quiet=True)
+    assert len(h) == 1 and math.isfinite(h[0]["train_loss"])
+
+
 def test_amp_and_channels_last_are_skipped_on_cpu():
     train, test = loaders()
     with warnings.catch_warnings(record=True) as caught:
