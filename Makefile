@@ -21,9 +21,10 @@ lab: $(STAMP)
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-# The whole suite: unit, property and cross-checks, and nbval (strict) on the course
-# notebooks, the solutions and the exercises, all in the smoke profile.
+# The whole suite: lint, then unit, property and cross-checks, and nbval (strict) on the
+# course notebooks, the solutions and the exercises, all in the smoke profile.
 test: $(STAMP)
+	$(BIN)/ruff check scattn tests benchmarks
 	SCATTN_PROFILE=smoke $(BIN)/python -m pytest -n 2 --dist loadfile $(NBVAL) tests notebooks solutions exercises
 
 # Only the Python tests, no notebooks.

@@ -15,7 +15,6 @@ from .attention import (
     eca_kernel_size,
     make_attention,
 )
-
 from .runtime import Config, setup
 
 __version__ = "0.1.0"
