@@ -402,6 +402,8 @@ def fit(
         model.to(memory_format=torch.channels_last)
     if seed is not None:
         seed_everything(seed)
+        for g in _loader_generators(train_loader):
+            g.manual_seed(seed)  # a loader's own generator too: same seed, same batches, even on reuse
 
     opt = _make_optimizer(model, optimizer, lr, weight_decay, momentum)
     sched = _make_schedule(opt, schedule, lr, epochs * steps, warmup)

@@ -108,6 +108,20 @@ def test_same_seed_same_history_and_weights():
     assert same_weights(m1, m2)
 
 
+def test_same_seed_same_batches_when_a_loader_is_reused():
+    # compare() trains every variant on the same loader: its generator must not carry over
+    train, test = loaders(generator=True)
+    next(iter(train))  # a learner peeking at a batch advances the loader's generator
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(3)
+        model = tiny()
+        runs.append((model, fit(model, train, test, epochs=2, seed=7, quiet=True)))
+    (m1, h1), (m2, h2) = runs
+    assert metrics(h1) == metrics(h2)
+    assert same_weights(m1, m2)
+
+
 def test_different_seed_changes_the_run():
     hs = []
     for seed in (0, 1):
