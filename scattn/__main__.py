@@ -120,8 +120,8 @@ def _compare(args: argparse.Namespace) -> int:
     table = compare(args.attentions, cfg.profile.seeds, make_model=_model_factory(args),
                     data=lambda: _loaders(args, cfg), epochs=cfg.profile.epochs,
                     device=cfg.device, checkpoint_dir=args.checkpoint_dir, **_fit_options(args))
-    # Equal time: the budget the cheapest variant needed for all its epochs.
-    budget = args.budget or min(max(h.final["elapsed"] for h in hs) for hs in table.histories.values())
+    # Equal time: by default the time the cheapest variant needs for all its epochs.
+    budget = args.budget or table.budget
     equal_time = table.at_time(budget)
     if args.markdown:
         print(table.to_markdown(), "", equal_time.to_markdown(), sep="\n")
@@ -203,8 +203,8 @@ def _add_common(p: argparse.ArgumentParser, budget: bool = False) -> None:
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     if budget:
         r.add_argument("--budget", type=_positive_float, metavar="SECONDS",
-                       help="equal-time table at this much training time; default: the time "
-                            "the fastest variant needed for all its epochs")
+                       help="equal-time table at this much training time; default: what the "
+                            "cheapest variant needs for all its epochs (epochs × its median s/epoch)")
         r.add_argument("--markdown", action="store_true", help="print Markdown tables")
 
 

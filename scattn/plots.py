@@ -293,7 +293,8 @@ def plot_channel_weights(weights, top: int | None = None, title: str | None = No
 
 def plot_comparison(table, budget: float | None = None):
     """A ComparisonTable as a figure: accuracy (mean ± std over seeds) per variant,
-    and test accuracy against training time, the equal-time view.
+    and test accuracy against training time, the equal-time view (epochs × the
+    variant's median s/epoch, as ``table.at_time`` reads it).
 
     ``budget`` (seconds) draws a vertical line where an equal-time comparison reads off.
     """
@@ -316,13 +317,15 @@ def plot_comparison(table, budget: float | None = None):
         )
     ax.set_title(f"after {rows[0].get('epochs', '?')} epochs, {len(rows[0]['accuracies'])} seeds")
     _, ax2 = axes[0]
+    cost = {r["attention"]: r["seconds_per_epoch"] for r in rows}
     for i, (label, runs) in enumerate(table.histories.items()):
         for j, h in enumerate(runs):
-            ax2.plot(h.column("elapsed"), [100 * a for a in h.column("test_acc")], "-",
+            seconds = [e * cost[label] for e in h.column("epoch")]  # the cost model of table.at_time
+            ax2.plot(seconds, [100 * a for a in h.column("test_acc")], "-",
                      marker=".", color=f"C{i}", alpha=0.8, label=label if j == 0 else None)
     if budget is not None:
         ax2.axvline(budget, color="grey", ls=":")
-    ax2.set_xlabel("training time (s)")
+    ax2.set_xlabel("training time (s): epochs × median s/epoch")
     ax2.set_ylabel("test accuracy (%)")
     ax2.grid(alpha=0.3)
     ax2.legend(fontsize="small")

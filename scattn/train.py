@@ -570,25 +570,42 @@ class ComparisonTable:
             title=f"{len(next(iter(self.histories.values()), []))} seed(s) per variant",
         )
 
-    def at_time(self, seconds: float) -> Table:
-        """Equal-time view: test accuracy after the last epoch each run finished within
-        ``seconds`` of training (runs with no epoch done by then are left out of the mean)."""
+    @property
+    def budget(self) -> float:
+        """Seconds the cheapest variant needs for all its epochs: epochs × its s/epoch."""
+        return min(r["epochs"] * r["seconds_per_epoch"] for r in self.rows)
+
+    def epochs_within(self, seconds: float) -> dict[str, int]:
+        """Epochs each variant can train in ``seconds``: ⌊seconds / its s/epoch⌋, at most its epochs.
+
+        A variant's cost is its median epoch time over all seeds (the s/epoch column),
+        not each run's own clock: on a shared machine one slow epoch of one run
+        (a neighbour's job, the process warming up) would otherwise decide the verdict.
+        """
+        return {r["attention"]: min(r["epochs"], math.floor(seconds / r["seconds_per_epoch"] + 1e-9))
+                for r in self.rows}
+
+    def at_time(self, seconds: float | None = None) -> Table:
+        """Equal-time view: each variant's test accuracy (mean ± std over seeds) after the
+        epochs it can train in ``seconds`` (:meth:`epochs_within`; default :attr:`budget`).
+        A variant that cannot finish one epoch in the budget shows "–"."""
+        seconds = self.budget if seconds is None else seconds
+        done = self.epochs_within(seconds)
         rows = []
         for name, runs in self.histories.items():
-            accs = [a for h in runs if (a := h.at_time(seconds)) is not None]
-            done = [sum(r["elapsed"] <= seconds for r in h.rows) for h in runs]
+            accs = [h[done[name] - 1]["test_acc"] for h in runs] if done[name] > 0 else []
+            accs = [a for a in accs if a is not None]
             rows.append({
                 "attention": name,
                 "accuracy": _mean_std(accs) if accs else None,
-                "epochs_done": statistics.fmean(done),
+                "epochs_done": done[name],
                 "runs": f"{len(accs)}/{len(runs)}",
             })
         return Table(
             rows,
-            formats={"accuracy": lambda v: "–" if v is None else _pct(*v),
-                     "epochs_done": lambda v: f"{v:.1f}"},
-            headers={"accuracy": f"test acc % at {seconds:g} s", "epochs_done": "epochs done"},
-            title=f"equal time: {seconds:g} s of training",
+            formats={"accuracy": lambda v: "–" if v is None else _pct(*v)},
+            headers={"accuracy": f"test acc % at {seconds:.1f} s", "epochs_done": "epochs in budget"},
+            title=f"equal time: {seconds:.1f} s of training (each variant at its median s/epoch)",
         )
 
     def __str__(self) -> str:
