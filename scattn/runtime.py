@@ -37,7 +37,7 @@ class Profile:
 PROFILES = {
     "smoke": Profile("smoke", n_train=256, n_test=128, epochs=1, batch_size=64, seeds=(0,), cifar_epochs=0),
     "cpu": Profile("cpu", n_train=6000, n_test=1000, epochs=6, batch_size=128, seeds=(0, 1, 2), cifar_epochs=0),
-    "gpu": Profile("gpu", n_train=20000, n_test=2000, epochs=12, batch_size=256, seeds=(0, 1, 2), cifar_epochs=10),
+    "gpu": Profile("gpu", n_train=20000, n_test=2000, epochs=12, batch_size=256, seeds=(0, 1, 2), cifar_epochs=8),
 }
 
 
