@@ -288,17 +288,19 @@ def spatial_attention(cls) -> None:
     report.finish()
 
 
-def channel_attention(cls) -> None:
-    """Check a CBAM channel gate class ``cls(channels, reduction=16)``."""
-    report = Report("Channel attention: M_c(F) = σ(MLP(AvgPool(F)) + MLP(MaxPool(F))), one shared MLP")
+def _bottleneck(report: Report, cls, shared: bool, layers: str, gate: str):
+    """The checks SE and CBAM's channel gate share: ``cls(16, reduction=4)`` builds a
+    16 -> 4 -> 16 bottleneck (``layers`` names it), works when C < r, and keeps the
+    input's shape. Returns (module, weights, x) for the reference check, or None when
+    it cannot run (its line is then reported as skipped)."""
     c, r = 16, 4
     state = {}
 
     def builds():
         state["module"] = _build(cls, c, reduction=r, what=cls.__name__)
-        state["weights"] = _mlp_weights(state["module"], c, c // r, shared=True)
+        state["weights"] = _mlp_weights(state["module"], c, c // r, shared=shared)
 
-    built = report.check(f"builds one MLP {c} -> {c // r} -> {c} for channels={c}, reduction={r}", builds)
+    built = report.check(f"builds {layers} {c} -> {c // r} -> {c} for channels={c}, reduction={r}", builds)
 
     def small_channels():
         small = _build(cls, 8, reduction=16, what=cls.__name__)
@@ -308,76 +310,57 @@ def channel_attention(cls) -> None:
 
     report.check("works when channels < reduction (hidden width at least 1)", small_channels)
     if not built:
-        for line in ("keeps the input's shape", "matches the reference"):
-            report.skip(line)
-        return report.finish()
-    module = state["module"]
-    x = _inputs(c, 9, c)  # W == C, so a gate broadcast along W runs but is wrong
-    shape_ok = report.check("keeps the input's shape", _shape_property(module, x, {
-        (3, c, 1, 1): "channel gate M_c (N×C×1×1)", (3, c): "channel gate M_c (N×C)"}))
-
-    def matches():
-        w0, b0, w1, b1 = state["weights"]
-        with torch.no_grad():
-            out = _call(module, x)
-            _diagnose(out, x * _channel_map(x, w0, b0, w1, b1), _channel_mutants(x, w0, b0, w1, b1),
-                      "the output differs from σ(MLP(mean over H×W) + MLP(max over H×W)) ⊗ x")
-
-    if shape_ok:
-        report.check("matches the reference with your weights", matches)
-    else:
+        report.skip("keeps the input's shape")
         report.skip("matches the reference with your weights")
+        return None
+    x = _inputs(c, 9, c)  # W == C, so a gate broadcast along W runs but is wrong
+    if not report.check("keeps the input's shape", _shape_property(state["module"], x, {
+            (3, c, 1, 1): f"{gate} (N×C×1×1)", (3, c): f"{gate} (N×C)"})):
+        report.skip("matches the reference with your weights")
+        return None
+    return state["module"], state["weights"], x
+
+
+def channel_attention(cls) -> None:
+    """Check a CBAM channel gate class ``cls(channels, reduction=16)``."""
+    report = Report("Channel attention: M_c(F) = σ(MLP(AvgPool(F)) + MLP(MaxPool(F))), one shared MLP")
+    ready = _bottleneck(report, cls, shared=True, layers="one MLP", gate="channel gate M_c")
+    if ready is not None:
+        module, (w0, b0, w1, b1), x = ready
+
+        def matches():
+            with torch.no_grad():
+                out = _call(module, x)
+                _diagnose(out, x * _channel_map(x, w0, b0, w1, b1), _channel_mutants(x, w0, b0, w1, b1),
+                          "the output differs from σ(MLP(mean over H×W) + MLP(max over H×W)) ⊗ x")
+
+        report.check("matches the reference with your weights", matches)
     report.finish()
 
 
 def squeeze_excitation(cls) -> None:
     """Check an SE class ``cls(channels, reduction=16)``: squeeze, excite, scale."""
     report = Report("Squeeze-and-Excitation: s = σ(W2 δ(W1 GAP(u))), x̃ = s ⊗ u")
-    c, r = 16, 4
-    state = {}
+    ready = _bottleneck(report, cls, shared=False, layers="FC layers", gate="excitation s")
+    if ready is not None:
+        module, (w1, b1, w2, b2), x = ready
+        n, c = x.shape[:2]
 
-    def builds():
-        state["module"] = _build(cls, c, reduction=r, what=cls.__name__)
-        state["weights"] = _mlp_weights(state["module"], c, c // r, shared=False)
+        def matches():
+            with torch.no_grad():
+                out = _call(module, x)
+                right = _se_map(x, w1, b1, w2, b2)
+                _diagnose(out, x * right, {
+                    "the squeeze uses max pooling; SE squeezes with the global AVERAGE over H×W":
+                        x * _se_map(x, w1, b1, w2, b2, pool="max"),
+                    "the ReLU between the two FC layers is missing": x * _se_map(x, w1, b1, w2, b2, relu=False),
+                    "the sigmoid is missing: s = σ(W2 δ(W1 z)) keeps every weight in (0, 1)":
+                        x * _se_map(x, w1, b1, w2, b2, sigmoid=False),
+                    "the scale is broadcast with the wrong shape: view s as (N, C, 1, 1)":
+                        x * right.view(n, 1, 1, c),
+                }, "the output differs from σ(W2 ReLU(W1 mean over H×W)) ⊗ x")
 
-    built = report.check(f"builds FC layers {c} -> {c // r} -> {c} for channels={c}, reduction={r}", builds)
-
-    def small_channels():
-        small = _build(cls, 8, reduction=16, what=cls.__name__)
-        if not _matrices(small, 1, 8):
-            raise Mistake("with channels=8, reduction=16 the hidden width C // r is 0: use max(1, C // r)")
-        _call(small, _inputs(8, 4, 4, 2), what="your module with channels=8, reduction=16")
-
-    report.check("works when channels < reduction (hidden width at least 1)", small_channels)
-    if not built:
-        report.skip("keeps the input's shape")
-        report.skip("matches the reference")
-        return report.finish()
-    module = state["module"]
-    x = _inputs(c, 9, c)
-    shape_ok = report.check("keeps the input's shape", _shape_property(module, x, {
-        (3, c, 1, 1): "excitation s (N×C×1×1)", (3, c): "excitation s (N×C)"}))
-
-    def matches():
-        w1, b1, w2, b2 = state["weights"]
-        n = x.shape[0]
-        with torch.no_grad():
-            out = _call(module, x)
-            right = _se_map(x, w1, b1, w2, b2)
-            _diagnose(out, x * right, {
-                "the squeeze uses max pooling; SE squeezes with the global AVERAGE over H×W":
-                    x * _se_map(x, w1, b1, w2, b2, pool="max"),
-                "the ReLU between the two FC layers is missing": x * _se_map(x, w1, b1, w2, b2, relu=False),
-                "the sigmoid is missing: s = σ(W2 δ(W1 z)) keeps every weight in (0, 1)":
-                    x * _se_map(x, w1, b1, w2, b2, sigmoid=False),
-                "the scale is broadcast with the wrong shape: view s as (N, C, 1, 1)":
-                    x * right.view(n, 1, 1, c),
-            }, "the output differs from σ(W2 ReLU(W1 mean over H×W)) ⊗ x")
-
-    if shape_ok:
         report.check("matches the reference with your weights", matches)
-    else:
-        report.skip("matches the reference with your weights")
     report.finish()
 
 
