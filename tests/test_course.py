@@ -110,3 +110,18 @@ def test_setup_cell_output_is_ignored_by_nbval():
     from nbval.plugin import find_comment_markers
 
     assert dict(find_comment_markers(course.setup_source())).get("check") is False
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_nbval_markers_are_spelled_as_nbval_reads_them(path):
+    # nbval honours "# NBVAL_IGNORE_OUTPUT" only as the whole comment: a reason on the same
+    # line silently turns the marker off, so the reason goes on the next line.
+    known = {"NBVAL_IGNORE_OUTPUT", "NBVAL_CHECK_OUTPUT", "NBVAL_RAISES_EXCEPTION", "NBVAL_SKIP"}
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for line in cell.source.splitlines():
+            comment = line.strip()
+            if comment.startswith("#") and "NBVAL_" in comment:
+                assert comment.lstrip("#").strip() in known, f"cell {i}: {comment!r} is not a marker nbval reads"
