@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import scattn
-from scattn import bench
+from scattn import bench, data
 from scattn.__main__ import main
 from scattn.train import CHECKPOINT_NAME, History
 
@@ -89,6 +89,23 @@ def test_compare_prints_both_tables(tmp_path, capsys):
     saved = json.loads(out.read_text())
     assert [r["attention"] for r in saved["rows"]] == ["none", "cbam"]
     assert len(saved["histories"]["cbam"]) == 2 and saved["budget_seconds"] > 0
+
+
+def test_compare_on_a_bigger_canvas_with_more_clutter(capsys, monkeypatch):
+    seen = {}
+    real = data.cluttered_digits
+
+    def spy(split, n=None, **kwargs):
+        seen[split] = kwargs
+        return real(split, n, **kwargs)
+
+    monkeypatch.setattr(data, "cluttered_digits", spy)
+    assert main(["compare", "--attentions", "none", "--seeds", "0", "--canvas-size", "48",
+                 "--distractors", "9", *TINY]) == 0
+    assert seen["train"]["canvas_size"] == seen["test"]["canvas_size"] == 48
+    assert seen["train"]["n_distractors"] == 9
+    assert main(["compare", "--distractors", "-1", *TINY]) == 2
+    assert "expected an integer >= 0, got -1" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------- bench
