@@ -113,8 +113,8 @@ class History:
     def at_time(self, seconds: float, key: str = "test_acc"):
         """``key`` after the last epoch that finished within ``seconds`` of training (None if none did).
 
-        Equal-time comparisons read accuracy this way: a variant that is slower per
-        epoch has finished fewer epochs by the same budget.
+        This reads the run's own clock. :meth:`ComparisonTable.at_time` prices every
+        epoch of a variant at its median instead, so one slow epoch cannot decide it.
         """
         value = None
         for r in self.rows:
