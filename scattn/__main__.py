@@ -74,9 +74,8 @@ def _loaders(args: argparse.Namespace, cfg):
         return cifar10_loaders(p.batch_size)
     from .data import cluttered_digits_loaders
 
-    canvas = {k: v for k, v in (("canvas_size", args.canvas_size), ("n_distractors", args.distractors))
-              if v is not None}
-    return cluttered_digits_loaders(p.n_train, p.n_test, p.batch_size, seed=args.data_seed, **canvas)
+    return cluttered_digits_loaders(p.n_train, p.n_test, p.batch_size, seed=args.data_seed,
+                                    canvas_size=args.canvas_size, n_distractors=args.distractors)
 
 
 def _fit_options(args: argparse.Namespace) -> dict:
@@ -180,6 +179,7 @@ def _course(args: argparse.Namespace) -> int:
 
 
 def _add_common(p: argparse.ArgumentParser, budget: bool = False) -> None:
+    from .data import CANVAS_SIZE, N_DISTRACTORS
     from .runtime import PROFILES
 
     g = p.add_argument_group("data and size (defaults: the runtime profile)")
@@ -193,8 +193,10 @@ def _add_common(p: argparse.ArgumentParser, budget: bool = False) -> None:
     g.add_argument("--n-train", type=_positive_int, help="training canvases (digits)")
     g.add_argument("--n-test", type=_positive_int, help="test canvases (digits)")
     g.add_argument("--data-seed", type=int, default=0, help="seed of the canvases; default: %(default)s")
-    g.add_argument("--canvas-size", type=_positive_int, help="canvas side in pixels (digits); default: 40")
-    g.add_argument("--distractors", type=_count, help="clutter fragments per canvas (digits); default: 6")
+    g.add_argument("--canvas-size", type=_positive_int, default=CANVAS_SIZE,
+                   help="canvas side in pixels (digits); default: %(default)s")
+    g.add_argument("--distractors", type=_count, default=N_DISTRACTORS,
+                   help="clutter fragments per canvas (digits); default: %(default)s")
     o = p.add_argument_group("optimisation (defaults: scattn.train.fit's)")
     o.add_argument("--optimizer", choices=("adamw", "sgd"), default="adamw", help="default: %(default)s")
     o.add_argument("--lr", type=_positive_float, help="peak learning rate (default: 1e-2 AdamW, 0.2 SGD)")
