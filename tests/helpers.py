@@ -1,4 +1,4 @@
-"""Small helpers shared by the attention tests."""
+"""Small helpers shared by the tests."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 import scattn
+from scattn.train import History
 
 # Channel counts that every mechanism must take, C < reduction included.
 ATTENTION = [name for name in scattn.available_attention() if name != "none"]
@@ -40,3 +41,16 @@ def build(name: str, channels: int, **kwargs) -> nn.Module:
 def all_params_have_grad(module: nn.Module) -> list[str]:
     """Names of parameters whose grad is missing or not finite."""
     return [n for n, p in module.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
+
+
+def history(accs, seconds=1.0) -> History:
+    """A made-up training history: test accuracy ``accs[i]`` after epoch i + 1, each epoch
+    taking ``seconds`` (one number, or one per epoch)."""
+    per_epoch = [seconds] * len(accs) if isinstance(seconds, (int, float)) else list(seconds)
+    rows, elapsed = [], 0.0
+    for i, (a, sec) in enumerate(zip(accs, per_epoch, strict=True)):
+        elapsed += sec
+        rows.append({"epoch": i + 1, "train_loss": 1.0 / (i + 1), "train_acc": a - 0.01,
+                     "test_loss": 1.2 / (i + 1), "test_acc": a, "seconds": sec,
+                     "elapsed": elapsed, "lr": 0.1})
+    return History(rows)

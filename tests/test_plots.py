@@ -11,19 +11,10 @@ from matplotlib.figure import Figure
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from helpers import history  # noqa: E402
 
 from scattn.plots import Table, plot_channel_weights, plot_comparison, plot_history, plot_overlay  # noqa: E402
-from scattn.train import ComparisonTable, History  # noqa: E402
-
-
-def history(accs, seconds=1.0) -> History:
-    rows, elapsed = [], 0.0
-    for i, a in enumerate(accs):
-        elapsed += seconds
-        rows.append({"epoch": i + 1, "train_loss": 1.0 / (i + 1), "train_acc": a - 0.01,
-                     "test_loss": 1.2 / (i + 1), "test_acc": a, "seconds": seconds,
-                     "elapsed": elapsed, "lr": 0.1})
-    return History(rows)
+from scattn.train import ComparisonTable  # noqa: E402
 
 
 def comparison() -> ComparisonTable:

@@ -7,6 +7,7 @@ import warnings
 
 import pytest
 import torch
+from helpers import history
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -325,18 +326,9 @@ def test_compare_tabulates_variants_over_seeds(tmp_path):
     assert table.at_time(0.0).rows[0]["accuracy"] is None
 
 
-def run_of(accs, seconds):
-    rows, elapsed = [], 0.0
-    for epoch, (acc, sec) in enumerate(zip(accs, seconds, strict=True), start=1):
-        elapsed += sec
-        rows.append({"epoch": epoch, "train_loss": 1.0, "train_acc": acc, "test_loss": 1.0,
-                     "test_acc": acc, "seconds": sec, "elapsed": elapsed, "lr": 0.1})
-    return History(rows)
-
-
 def test_equal_time_uses_each_variants_median_epoch_and_ignores_one_slow_epoch():
-    fast = [run_of([0.5, 0.7, 0.9], [2.0, 2.0, 2.0]), run_of([0.6, 0.8, 0.95], [9.0, 2.0, 2.0])]  # one slow spell
-    slow = [run_of([0.55, 0.75, 0.97], [3.0, 3.0, 3.0]), run_of([0.5, 0.8, 0.93], [3.0, 3.0, 3.0])]
+    fast = [history([0.5, 0.7, 0.9], [2.0, 2.0, 2.0]), history([0.6, 0.8, 0.95], [9.0, 2.0, 2.0])]  # one slow spell
+    slow = [history([0.55, 0.75, 0.97], [3.0, 3.0, 3.0]), history([0.5, 0.8, 0.93], [3.0, 3.0, 3.0])]
     rows = [{"attention": name, "accuracy_mean": 0.0, "accuracy_std": 0.0, "accuracies": [0.0, 0.0],
              "params": 1, "flops": 1, "seconds_per_epoch": median, "epochs": 3}
             for name, median in (("none", 2.0), ("cbam", 3.0))]
