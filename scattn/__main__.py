@@ -154,8 +154,16 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _course(args: argparse.Namespace) -> int:
-    from . import course
-
+    try:
+        from . import authoring as course
+    except ImportError as e:  # nbformat / nbclient come with the dev extra
+        print(f"scattn course needs the dev extra ({e.name} is missing): "
+              "pip install -e '.[dev]' in a checkout of the repository", file=sys.stderr)
+        return EXIT_USAGE
+    if not (course.ROOT / "pyproject.toml").exists():
+        print("scattn course works on a checkout of the repository (notebooks/, solutions/), "
+              f"not on an installed copy in {course.ROOT}", file=sys.stderr)
+        return EXIT_USAGE
     if args.action == "build":
         stale = course.build_exercises(check=args.check)
         for path in stale:

@@ -1,218 +1,43 @@
-"""Course plumbing: Colab badges and setup cells, exercises built from solutions, runs.
+"""Claims: every sentence of the course that states a measured outcome is checked by the run.
 
-- Every notebook opens with an "Open in Colab" badge and the same setup cell, both
-  generated here from the repository URL in pyproject.toml (``[project.urls]``).
-  :func:`stamp` writes them; :func:`drift` lists notebooks whose copies differ.
-- ``solutions/`` is the single source of the exercises. Solution code sits between
-  ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (nbgrader's markers);
-  :func:`build_exercises` replaces each region by ``raise NotImplementedError()``,
-  clears outputs, and tags ``raises-exception`` on every cell that needs unfinished
-  code, so a fresh exercise runs cleanly under nbval.
-- :func:`run` executes notebooks in place (nbclient) so committed outputs are real.
+A notebook that says "SE beats the plain network on every seed" follows the
+sentence with the check that backs it::
+
+    from scattn.course import claim
+    claim(all(d > 0 for d in diffs), "SE beats the plain network on every seed")
+
+which prints ``claim ✓ SE beats ...`` or ``claim ✗ SE beats ...``. A claim never
+raises: a learner's run on other hardware may legitimately differ, and the line
+says so. The committed outputs are what the text describes; a test fails when one
+of them holds ``claim ✗`` (the text or the experiment is then wrong, never the
+check). In the smoke profile (CI, a few steps of training) claims are reported,
+not enforced: the numbers there say nothing.
 """
 
 from __future__ import annotations
 
-import ast
-import json
 import os
-import re
-import time
-from importlib import metadata
-from pathlib import Path
 
-import nbformat
-
-ROOT = Path(__file__).resolve().parents[1]
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-BADGE_TAG, SETUP_TAG, RAISES_TAG = "colab-badge", "setup", "raises-exception"
-GENERATED_NOTE = "generated from solutions/ by `make exercises`; edit the solution, not this file"
+PASS, FAIL = "claim ✓", "claim ✗"
 
 
-def repo_url() -> str:
-    """The repository URL, defined once in pyproject.toml's ``[project.urls]``."""
-    pyproject = ROOT / "pyproject.toml"
-    if pyproject.exists():
-        match = re.search(r'^Repository\s*=\s*"([^"]+)"', pyproject.read_text(), re.MULTILINE)
-        if match:
-            return match.group(1)
-    for entry in metadata.metadata("scattn").get_all("Project-URL") or []:
-        label, _, url = entry.partition(",")
-        if label.strip() == "Repository":
-            return url.strip()
-    raise RuntimeError("no Repository URL in pyproject.toml [project.urls]")
+def claim(condition, statement: str) -> bool:
+    """Print ``claim ✓ statement`` when ``condition`` holds, ``claim ✗ statement`` when not.
 
-
-def badge_source(path: Path) -> str:
-    rel = Path(path).resolve().relative_to(ROOT).as_posix()
-    colab = repo_url().replace("https://github.com/", "https://colab.research.google.com/github/")
-    return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-            f"({colab}/blob/main/{rel})")
-
-
-def setup_source() -> str:
-    return f'''# NBVAL_IGNORE_OUTPUT
-# (the device and the profile differ between runs.)
-# Setup, the same in every notebook. Where scattn is missing (Colab), pip installs it
-# into this kernel's site-packages, which is already on sys.path: no restart needed.
-# torch is left as it is.
-import importlib, importlib.util, subprocess, sys
-
-if importlib.util.find_spec("scattn") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
-                    "scattn @ git+{repo_url()}"], check=True)
-    importlib.invalidate_caches()
-
-import scattn
-
-cfg = scattn.setup()  # device, profile (SCATTN_PROFILE=smoke|cpu|gpu), seeds
-print(cfg)'''
-
-
-def _tagged(nb, tag):
-    return [i for i, c in enumerate(nb.cells) if tag in c.metadata.get("tags", [])]
-
-
-def stamp_notebook(nb, path: Path) -> bool:
-    """Put the badge first and refresh the setup cell; True if anything changed."""
-    before = json.dumps(nb, sort_keys=True)
-    badge = nbformat.v4.new_markdown_cell(badge_source(path), metadata={"tags": [BADGE_TAG]})
-    found = _tagged(nb, BADGE_TAG)
-    if found:
-        nb.cells[found[0]].source = badge.source
-    else:
-        nb.cells.insert(0, badge)
-    for i in _tagged(nb, SETUP_TAG):
-        nb.cells[i].source = setup_source()
-    return json.dumps(nb, sort_keys=True) != before
-
-
-def drift(paths) -> list[str]:
-    """Problems with badges and setup cells: empty when every notebook matches the generator."""
-    problems = []
-    for path in map(Path, paths):
-        nb = nbformat.read(path, as_version=4)
-        badges, setups = _tagged(nb, BADGE_TAG), _tagged(nb, SETUP_TAG)
-        if badges != [0] or nb.cells[0].source != badge_source(path):
-            problems.append(f"{path}: the first cell is not the generated Colab badge")
-        if len(setups) != 1 or nb.cells[setups[0]].source != setup_source():
-            problems.append(f"{path}: no setup cell, or it differs from the generated one")
-    return problems
-
-
-def stamp(paths) -> list[Path]:
-    changed = []
-    for path in map(Path, paths):
-        nb = nbformat.read(path, as_version=4)
-        if stamp_notebook(nb, path):
-            nbformat.write(nb, path)
-            changed.append(path)
-    return changed
-
-
-# ---- exercises from solutions ---------------------------------------------------------------
-
-def strip_solutions(source: str, markdown: bool = False) -> str:
-    """Replace each BEGIN/END SOLUTION region by a placeholder at the region's indentation."""
-    out, inside = [], False
-    for line in source.splitlines():
-        if line.strip() == BEGIN:
-            inside = True
-            indent = line[: len(line) - len(line.lstrip())]
-            out.append("YOUR ANSWER HERE" if markdown else f"{indent}# YOUR CODE HERE")
-            if not markdown:
-                out.append(f"{indent}raise NotImplementedError()")
-        elif line.strip() == END:
-            if not inside:
-                raise ValueError(f"{END} without {BEGIN}")
-            inside = False
-        elif not inside:
-            out.append(line)
-    if inside:
-        raise ValueError(f"{BEGIN} without {END}")
-    return "\n".join(out)
-
-
-def _names(source: str) -> tuple[set[str], set[str]]:
-    """(names a cell defines at top level, names it reads)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:  # IPython magics: treat the whole cell as opaque
-        return set(), set()
-    defined, used = set(), set()
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            defined.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            defined.update((a.asname or a.name).split(".")[0] for a in node.names)
+    Returns the verdict as a bool. ``condition`` may be anything with a truth
+    value (a bool, a NumPy bool, a 0-d tensor).
+    """
+    if not isinstance(statement, str) or not statement.strip():
+        raise ValueError("claim needs the statement it checks, as a non-empty string")
+    ok = bool(condition)
+    line = f"{PASS if ok else FAIL} {statement}"
+    if not ok:
+        if os.environ.get("SCATTN_PROFILE") == "smoke":
+            line += "  (smoke profile: a few steps of training; reported, not enforced)"
         else:
-            for sub in ast.walk(node):
-                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
-                    defined.add(sub.id)
-    for sub in ast.walk(tree):
-        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
-            used.add(sub.id)
-    return defined, used
+            line += "  (this run differs from the one the text describes)"
+    print(line)
+    return ok
 
 
-def exercise_from_solution(nb):
-    """The exercise notebook for a solution notebook (a new object; ``nb`` is unchanged)."""
-    ex = nbformat.from_dict(json.loads(json.dumps(nb)))
-    unfinished: set[str] = set()
-    for cell in ex.cells:
-        tags = [t for t in cell.metadata.get("tags", []) if t != RAISES_TAG]
-        if cell.cell_type == "markdown":
-            if BEGIN in cell.source:
-                cell.source = strip_solutions(cell.source, markdown=True)
-        elif cell.cell_type == "code":
-            defined, used = _names(cell.source)
-            if BEGIN in cell.source or used & unfinished:
-                unfinished |= defined
-                tags.append(RAISES_TAG)
-            if BEGIN in cell.source:
-                cell.source = strip_solutions(cell.source)
-            cell.outputs, cell.execution_count = [], None
-        if tags:
-            cell.metadata["tags"] = tags
-        else:
-            cell.metadata.pop("tags", None)
-    ex.metadata.setdefault("scattn", {})["note"] = GENERATED_NOTE
-    return ex
-
-
-def build_exercises(solutions: Path = ROOT / "solutions", exercises: Path = ROOT / "exercises",
-                    check: bool = False) -> list[Path]:
-    """Write exercises/ from solutions/; with ``check``, only list the files that are out of date."""
-    stale = []
-    for src in sorted(Path(solutions).glob("*.ipynb")):
-        dst = Path(exercises) / src.name
-        ex = exercise_from_solution(nbformat.read(src, as_version=4))
-        stamp_notebook(ex, dst)
-        text = nbformat.writes(ex) + "\n"
-        if not dst.exists() or dst.read_text() != text:
-            stale.append(dst)
-            if not check:
-                dst.write_text(text)
-    if check:
-        expected = {p.name for p in Path(solutions).glob("*.ipynb")}
-        stale += [p for p in Path(exercises).glob("*.ipynb") if p.name not in expected]
-    return stale
-
-
-# ---- running notebooks ---------------------------------------------------------------------
-
-def run(paths, timeout: int = 1800, kernel: str = "python3") -> dict[str, float]:
-    """Execute notebooks in place on a fresh kernel each; return seconds per notebook."""
-    from nbclient import NotebookClient
-
-    seconds = {}
-    for path in map(Path, paths):
-        nb = nbformat.read(path, as_version=4)
-        start = time.perf_counter()
-        NotebookClient(nb, timeout=timeout, kernel_name=kernel,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-        seconds[path.name] = time.perf_counter() - start
-        nbformat.write(nb, path)
-        print(f"{path}: {seconds[path.name]:.0f} s ({os.environ.get('SCATTN_PROFILE', 'default')} profile)",
-              flush=True)
-    return seconds
+__all__ = ["FAIL", "PASS", "claim"]

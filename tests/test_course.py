@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from scattn import course
+from scattn import authoring as course
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
