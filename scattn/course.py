@@ -33,9 +33,9 @@ def claim(condition, statement: str) -> bool:
     line = f"{PASS if ok else FAIL} {statement}"
     if not ok:
         if os.environ.get("SCATTN_PROFILE") == "smoke":
-            line += "  (smoke profile: a few steps of training; reported, not enforced)"
+            line += "  [smoke profile: a few steps of training; reported, not enforced]"
         else:
-            line += "  (this run differs from the one the text describes)"
+            line += "  [this run differs from the one the text describes]"
     print(line)
     return ok
 
