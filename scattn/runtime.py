@@ -13,9 +13,13 @@ from __future__ import annotations
 import os
 import platform
 import random
+import secrets
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import torch
@@ -75,6 +79,63 @@ def data_dir() -> Path:
     else:
         base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return base / "scattn"
+
+
+def _writer_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's process, or a platform without signals: assume it writes
+    return True
+
+
+def remove_stale_temporaries(path: str | os.PathLike, max_age: float = 86400.0) -> list[Path]:
+    """Delete ``.<name>.<pid>.*.tmp`` files beside ``path`` left by writers that died mid-write.
+
+    A temporary is stale when the process named in it is no longer running here,
+    or when it is older than ``max_age`` seconds (a writer on another machine).
+    """
+    path = Path(path)
+    removed = []
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            pid = int(tmp.name[len(path.name) + 2:].split(".", 1)[0])
+        except ValueError:
+            pid = -1
+        try:
+            old = time.time() - tmp.stat().st_mtime > max_age
+            if old or pid < 0 or (pid != os.getpid() and not _writer_alive(pid)):
+                tmp.unlink()
+                removed.append(tmp)
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], object]) -> None:
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    Readers see the old file or the new one, never half of one (``os.replace`` is
+    atomic on one file system); the data is flushed to disk before the rename. The
+    file gets the permissions any new file gets here (the umask decides, so a shared
+    data folder stays shared), and temporaries left by a writer killed mid-write are
+    removed first. The one atomic write of the package: checkpoints and data caches.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        with open(tmp, "xb") as f:  # mode 0o666 less the umask, as any new file (mkstemp's is 0o600)
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def get_device(prefer: str | None = None) -> torch.device:
@@ -145,5 +206,5 @@ def doctor() -> str:
     return "\n".join(lines)
 
 
-__all__ = ["Config", "PROFILES", "Profile", "data_dir", "doctor", "get_device",
+__all__ = ["Config", "PROFILES", "Profile", "atomic_write", "data_dir", "doctor", "get_device",
            "in_colab", "seed_everything", "setup"]

@@ -11,6 +11,7 @@ from torch import nn
 import scattn
 from scattn import bench, data
 from scattn.__main__ import main
+from scattn.data import digits
 from scattn.train import CHECKPOINT_NAME, History
 
 TINY = ["--n-train", "64", "--n-test", "32", "--batch-size", "32", "--epochs", "1", "--quiet",
@@ -99,7 +100,7 @@ def test_compare_on_a_bigger_canvas_with_more_clutter(capsys, monkeypatch):
         seen[split] = kwargs
         return real(split, n, **kwargs)
 
-    monkeypatch.setattr(data, "cluttered_digits", spy)
+    monkeypatch.setattr(digits, "cluttered_digits", spy)  # what cluttered_digits_loaders calls
     assert main(["compare", "--attentions", "none", "--seeds", "0", "--canvas-size", "48",
                  "--distractors", "9", *TINY]) == 0
     assert seen["train"]["canvas_size"] == seen["test"]["canvas_size"] == 48

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 import urllib.error
 import warnings
@@ -12,6 +13,7 @@ import pytest
 import torch
 
 from scattn import data
+from scattn.data import cache, digits, sources
 
 SMALL = dict(canvas_size=32, digit_size=14, n_distractors=4, distractor_size=6)
 
@@ -50,8 +52,8 @@ def test_defaults():
 def test_the_box_holds_the_target_digit_untouched():
     """Fragments never overlap the box: inside it is exactly the upsampled source digit."""
     ds = small(n=40)
-    images8, labels8 = data._source_digits()
-    digits = data._upsample(images8[ds.sources.numpy()], 14)
+    images8, labels8 = sources.source_digits()
+    digits = sources.upsample(images8[ds.sources.numpy()], 14)
     expected = torch.from_numpy(np.round(digits * 255) / 255).float()
     for i, (x0, y0, x1, y1) in enumerate(ds.boxes.tolist()):
         torch.testing.assert_close(ds.images[i, 0, y0:y1, x0:x1], expected[i], atol=1e-6, rtol=0)
@@ -99,7 +101,7 @@ def test_source_digits_are_split_before_composing():
     assert len(np.intersect1d(train_idx, test_idx)) == 0
     assert len(train_idx) + len(test_idx) == 1797
     assert 0.15 < len(test_idx) / 1797 < 0.25
-    labels = data._source_digits()[1]
+    labels = sources.source_digits()[1]
     assert set(labels[test_idx]) == set(range(10))  # every class in both splits
     assert not np.array_equal(data.source_split(1)[1], test_idx)  # seeded
 
@@ -135,7 +137,7 @@ def test_cache_is_written_once_and_read_back(tmp_path, monkeypatch):
     for part in ("train", "n48", "canvas32", "digit14", "distractors4x6", "seed0"):
         assert part in name
     assert same(first, small(n=48))  # cached and uncached canvases are equal
-    monkeypatch.setattr(data, "_generate", lambda *a, **k: pytest.fail("regenerated despite a cache"))
+    monkeypatch.setattr(digits, "_generate", lambda *a, **k: pytest.fail("regenerated despite a cache"))
     assert same(cached(tmp_path), first)
 
 
@@ -176,7 +178,7 @@ def flip_a_pixel(arrays):
 
 def drop_canvases(arrays):
     arrays["images"] = arrays["images"][:10]
-    arrays["sha256"] = np.array(data._digest(arrays))  # a consistent file of the wrong size
+    arrays["sha256"] = np.array(cache.digest(arrays))  # a consistent file of the wrong size
 
 
 @pytest.mark.parametrize("tamper", [flip_a_pixel, drop_canvases])
@@ -190,11 +192,42 @@ def test_altered_cache_is_rebuilt(tmp_path, tamper):
     rebuilt(tmp_path, path, reference)
 
 
+def test_a_file_made_with_other_parameters_is_rebuilt(tmp_path):
+    """A cache file copied over another name (seed 1's canvases under seed 0's name) is noticed."""
+    reference = cached(tmp_path)
+    (path,) = cache_files(tmp_path)
+    other = cached(tmp_path, seed=1)
+    other_path = next(p for p in cache_files(tmp_path) if p != path)
+    path.write_bytes(other_path.read_bytes())  # right shapes, a sound checksum, the wrong canvases
+    with pytest.warns(UserWarning, match="other parameters"):
+        again = cached(tmp_path)
+    assert same(again, reference) and not same(again, other)
+
+
+def test_temporaries_of_a_killed_writer_are_removed_and_files_follow_the_umask(tmp_path):
+    cached(tmp_path)
+    folder = tmp_path / "cluttered_digits"
+    (path,) = cache_files(tmp_path)
+    dead = folder / f".{path.name}.999999999.abcd.tmp"  # no such process
+    dead.write_bytes(b"half a file")
+    path.unlink()
+    cached(tmp_path)
+    assert cache_files(tmp_path) == [path] and not dead.exists()
+    mode = path.stat().st_mode & 0o777
+    assert mode == 0o666 & ~_umask(), f"cache file mode {oct(mode)}"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def test_write_is_atomic(tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(data.np, "savez", fail)
+    monkeypatch.setattr(cache.np, "savez", fail)
     with pytest.warns(UserWarning, match="could not cache"):
         ds = cached(tmp_path)
     assert len(ds) == 48  # the data still arrive

@@ -74,3 +74,34 @@ def test_python_dash_m_and_console_script_agree():
         via_script = subprocess.run([str(script), "doctor"], capture_output=True, text=True)
         assert via_script.returncode == 0
         assert via_script.stdout.splitlines()[0] == via_module.stdout.splitlines()[0]
+
+
+def test_atomic_write_keeps_the_old_file_when_the_writer_fails(tmp_path):
+    from scattn.runtime import atomic_write
+
+    path = tmp_path / "sub" / "file.bin"
+    atomic_write(path, lambda f: f.write(b"old"))
+
+    def broken(f):
+        f.write(b"half")
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(path, broken)
+    assert path.read_bytes() == b"old"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["file.bin"]  # no temporary left
+
+
+def test_stale_temporaries_are_removed_but_a_live_writers_are_kept(tmp_path):
+    import os
+
+    from scattn.runtime import remove_stale_temporaries
+
+    path = tmp_path / "checkpoint.pt"
+    dead = tmp_path / ".checkpoint.pt.999999999.ab.tmp"
+    live = tmp_path / f".checkpoint.pt.{os.getppid()}.cd.tmp"
+    other = tmp_path / ".other.pt.999999999.ef.tmp"
+    for p in (dead, live, other):
+        p.write_bytes(b"x")
+    assert remove_stale_temporaries(path) == [dead]
+    assert live.exists() and other.exists()

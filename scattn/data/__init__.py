@@ -1,0 +1,44 @@
+"""The course's data: offline tasks made from scikit-learn's digits, CIFAR-10, sample photos.
+
+- :func:`cluttered_digits` (``digits.py``): one digit among fragments of others.
+- :func:`cifar10` (``cifar.py``): through torchvision, with a clear offline error.
+- :func:`sample_photos` (``photos.py``): photos that ship with scikit-image.
+
+Every offline task draws its digits from the same seeded source split
+(``sources.py``) and caches its canvases with a checksum (``cache.py``).
+"""
+
+from .cifar import CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, cifar10, cifar10_loaders, cifar10_transform
+from .digits import (
+    CANVAS_SIZE,
+    DEFAULT_COUNTS,
+    DIGIT_SIZE,
+    DISTRACTOR_SIZE,
+    N_DISTRACTORS,
+    ClutteredDigits,
+    cluttered_digits,
+    cluttered_digits_loaders,
+)
+from .photos import PHOTOS, sample_photos
+from .sources import TEST_FRACTION, source_split
+
+__all__ = [
+    "CANVAS_SIZE",
+    "CIFAR10_CLASSES",
+    "CIFAR10_MEAN",
+    "CIFAR10_STD",
+    "DEFAULT_COUNTS",
+    "DIGIT_SIZE",
+    "DISTRACTOR_SIZE",
+    "N_DISTRACTORS",
+    "PHOTOS",
+    "TEST_FRACTION",
+    "ClutteredDigits",
+    "cifar10",
+    "cifar10_loaders",
+    "cifar10_transform",
+    "cluttered_digits",
+    "cluttered_digits_loaders",
+    "sample_photos",
+    "source_split",
+]
