@@ -33,7 +33,7 @@ def _checked(convert, ok, expected: str):
 
 _positive_int = _checked(int, lambda v: v >= 1, "a positive integer")
 _count = _checked(int, lambda v: v >= 0, "an integer >= 0")
-_positive_float = _checked(float, lambda v: v > 0, "a positive number")
+_positive_float = _checked(float, lambda v: 0 < v < float("inf"), "a positive finite number")
 _fraction = _checked(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
@@ -189,6 +189,7 @@ def _course(args: argparse.Namespace) -> int:
 def _add_common(p: argparse.ArgumentParser, budget: bool = False) -> None:
     from .data import CANVAS_SIZE, N_DISTRACTORS
     from .runtime import PROFILES
+    from .train import DEFAULT_LR, OPTIMIZERS, SCHEDULES
 
     g = p.add_argument_group("data and size (defaults: the runtime profile)")
     g.add_argument("--data", choices=("digits", "cifar10"), default="digits",
@@ -206,10 +207,10 @@ def _add_common(p: argparse.ArgumentParser, budget: bool = False) -> None:
     g.add_argument("--distractors", type=_count, default=N_DISTRACTORS,
                    help="clutter fragments per canvas (digits); default: %(default)s")
     o = p.add_argument_group("optimisation (defaults: scattn.train.fit's)")
-    o.add_argument("--optimizer", choices=("adamw", "sgd"), default="adamw", help="default: %(default)s")
-    o.add_argument("--lr", type=_positive_float, help="peak learning rate (default: 1e-2 AdamW, 0.2 SGD)")
-    o.add_argument("--schedule", choices=("onecycle", "cosine", "constant"), default="onecycle",
-                   help="default: %(default)s")
+    o.add_argument("--optimizer", choices=OPTIMIZERS, default=OPTIMIZERS[0], help="default: %(default)s")
+    defaults = ", ".join(f"{v:g} {k}" for k, v in DEFAULT_LR.items())
+    o.add_argument("--lr", type=_positive_float, help=f"peak learning rate (default: {defaults})")
+    o.add_argument("--schedule", choices=SCHEDULES, default=SCHEDULES[0], help="default: %(default)s")
     o.add_argument("--label-smoothing", type=_fraction, default=0.0, help="default: %(default)s")
     r = p.add_argument_group("run")
     r.add_argument("--device", help="cpu, cuda, cuda:1 ...; default: CUDA when present")
