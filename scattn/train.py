@@ -271,7 +271,7 @@ def fit(
     scaler = torch.amp.GradScaler(policy.device.type, enabled=policy.loss_scaling)
     criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
 
-    history, start, checkpoint = History(), 0, None
+    history, checkpoint = History(), None
     if checkpoint_dir is not None:
         identity = run_identity(model, train_loader, epochs=epochs, lr=lr, optimizer=optimizer,
                                 schedule=schedule, steps_per_epoch=steps, weight_decay=weight_decay,
@@ -279,13 +279,8 @@ def fit(
                                 grad_clip=grad_clip, seed=seed)
         parts = {"model": model, "optimizer": opt, "scheduler": sched, "scaler": scaler}
         checkpoint = Checkpoint(checkpoint_dir, identity, parts, train_loader)
-        restored = checkpoint.restore() if resume else None
-        if restored is not None:
-            start, history.rows = restored
-            if not quiet:
-                done = "finished" if start >= epochs else f"resuming at epoch {start + 1}/{epochs}"
-                print(f"loaded {checkpoint.path}: {start} epoch(s) done, {done}")
-
+        history.rows = _resume(checkpoint, epochs, quiet) if resume else []
+    start = len(history.rows)
     bar = tqdm(total=epochs * steps, initial=start * steps, desc=desc or "fit", unit="batch",
                disable=quiet, leave=leave, dynamic_ncols=True)
     epoch = start
@@ -341,18 +336,32 @@ def fit(
                 cb(row)
     except KeyboardInterrupt:
         history.interrupted = True
-        if not quiet:
-            bar.close()
-            if checkpoint is not None and history.rows:
-                kept = f"; {checkpoint.path} keeps epoch {len(history)}: run fit again to resume"
-            elif checkpoint is not None:
-                kept = "; no epoch had finished, so nothing was saved"
-            else:
-                kept = ""
-            print(f"interrupted during epoch {epoch + 1}/{epochs}{kept}")
     finally:
         bar.close()
+    if history.interrupted and not quiet:
+        print(f"interrupted during epoch {epoch + 1}/{epochs}{_kept(checkpoint, len(history))}")
     return history
+
+
+def _resume(checkpoint: Checkpoint, epochs: int, quiet: bool) -> list[dict[str, Any]]:
+    """The history rows of the run ``checkpoint`` holds (its states loaded back), or none."""
+    restored = checkpoint.restore()
+    if restored is None:
+        return []
+    done, rows = restored
+    if not quiet:
+        state = "finished" if done >= epochs else f"resuming at epoch {done + 1}/{epochs}"
+        print(f"loaded {checkpoint.path}: {done} epoch(s) done, {state}")
+    return rows
+
+
+def _kept(checkpoint: Checkpoint | None, epochs_done: int) -> str:
+    """What an interrupted run left on disk, said plainly."""
+    if checkpoint is None:
+        return ""
+    if epochs_done == 0:
+        return "; no epoch had finished, so nothing was saved"
+    return f"; {checkpoint.path} keeps epoch {epochs_done}: run fit again to resume"
 
 
 def __getattr__(name: str):

@@ -391,3 +391,38 @@ def test_compare_same_seed_same_start_for_every_variant():
 
     compare(["none", "cbam"], seeds=[4], make_model=make, data=(train, test), epochs=1, quiet=True)
     assert torch.equal(starts[0], starts[1])
+
+
+def test_an_interrupt_in_the_first_epoch_says_nothing_was_saved(tmp_path, capsys):
+    train, test = loaders()
+    h = fit(tiny(), Interrupting(train, epoch=1, at=1), test, epochs=2, seed=0, checkpoint_dir=tmp_path)
+    out = capsys.readouterr().out
+    assert h.interrupted and len(h) == 0
+    assert "no epoch had finished, so nothing was saved" in out and "keeps epoch" not in out
+    assert not (tmp_path / CHECKPOINT_NAME).exists()
+
+
+def test_a_non_finite_loss_stops_at_once_and_keeps_the_last_good_checkpoint(tmp_path):
+    train, test = loaders()
+    fit(tiny(), train, test, epochs=1, seed=0, checkpoint_dir=tmp_path / "ok", quiet=True)
+    poisoned = TensorDataset(*(t.clone() for t in train.dataset.tensors))
+    poisoned.tensors[0][5, 0, 0, 0] = float("nan")
+    bad = DataLoader(poisoned, batch_size=16, shuffle=False)
+    with pytest.raises(FloatingPointError, match="training loss is nan at step 1 of epoch 1"):
+        fit(tiny(), bad, epochs=2, seed=0, checkpoint_dir=tmp_path / "bad", quiet=True)
+    assert not (tmp_path / "bad" / CHECKPOINT_NAME).exists()
+    with pytest.raises(FloatingPointError, match="non-finite outputs"):
+        model = tiny()
+        with torch.no_grad():
+            model[0].weight[0, 0, 0, 0] = float("inf")
+        evaluate(model, test)
+
+
+@pytest.mark.parametrize("name", [n for n in scattn.available_attention()])
+def test_a_last_batch_of_one_trains_for_every_mechanism(name):
+    """17 examples in batches of 16: the lone last example is skipped, not a BatchNorm error."""
+    from scattn.models import SmallCNN
+
+    data = DataLoader(blobs(17), batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(0))
+    h = fit(SmallCNN(name, num_classes=2, widths=(8, 16)), data, epochs=1, seed=0, quiet=True)
+    assert len(h) == 1 and math.isfinite(h[0]["train_loss"])
