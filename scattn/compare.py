@@ -24,7 +24,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .bench import count_flops, count_params
-from .runtime import choose_profile, get_device, seed_everything
+from .runtime import check_seed, choose_profile, get_device, seed_everything
 from .table import Table
 from .train import History, fit
 
@@ -149,12 +149,14 @@ def compare(
     """
     dev = get_device(device)
     profile = choose_profile(dev)
-    seeds = tuple(profile.seeds if seeds is None else seeds)
+    seeds = tuple(check_seed("each seed", s) for s in (profile.seeds if seeds is None else seeds))
     attentions = tuple(attentions)
     if not attentions or not seeds:
         raise ValueError("compare needs at least one attention and one seed")
-    if len(set(attentions)) != len(attentions):
-        raise ValueError(f"attentions repeat: {list(attentions)}")
+    for what, values in (("attentions", attentions), ("seeds", seeds)):
+        if len(set(values)) != len(values):
+            raise ValueError(f"{what} repeat: {list(values)}; each must appear once (a repeated run "
+                             "would be counted twice)")
     make_model = make_model or _default_model
     if data is None:
         from .data import cluttered_digits_loaders

@@ -27,6 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .arguments import integer
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -257,22 +259,59 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+MAX_SEED = 2**32 - 1  # NumPy's legacy seeding takes 0 .. 2**32 - 1
+
+
+def check_seed(name: str, value) -> int:
+    """A seed every RNG the course uses accepts: an integer in [0, 2**32 - 1]."""
+    seed = integer(name, value, minimum=0)
+    if seed > MAX_SEED:
+        raise ValueError(f"{name} must be an integer in [0, 2**32 - 1], got {seed}")
+    return seed
+
+
 def choose_profile(device: torch.device, name: str | None = None) -> Profile:
-    name = name or os.environ.get("SCATTN_PROFILE") or ("gpu" if device.type == "cuda" else "cpu")
+    """The named profile, else ``$SCATTN_PROFILE``, else "gpu" on CUDA and "cpu" otherwise."""
+    source = "profile"
+    if name is None and os.environ.get("SCATTN_PROFILE"):
+        name, source = os.environ["SCATTN_PROFILE"].strip(), "the SCATTN_PROFILE environment variable"
+    name = name or ("gpu" if device.type == "cuda" else "cpu")
     if name not in PROFILES:
-        raise ValueError(f"unknown profile {name!r}; expected one of {', '.join(PROFILES)}")
+        raise ValueError(f"unknown profile {name!r} (from {source}); expected one of {', '.join(PROFILES)}")
     return PROFILES[name]
+
+
+def _checked_overrides(overrides: dict) -> dict:
+    fields = {f for f in Profile.__dataclass_fields__ if f != "name"}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise ValueError(f"setup() cannot override {', '.join(unknown)}; "
+                         f"profile fields are {', '.join(sorted(fields))}")
+    checked = {}
+    for key, value in overrides.items():
+        if key == "seeds":
+            if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+                raise ValueError(f"seeds must be a sequence of seeds, got {value!r}")
+            seeds = tuple(check_seed("each seed", v) for v in value)
+            if not seeds or len(set(seeds)) != len(seeds):
+                raise ValueError(f"seeds must be distinct and at least one, got {list(seeds)}")
+            checked[key] = seeds
+        else:
+            checked[key] = integer(key, value, minimum=0 if key == "cifar_epochs" else 1)
+    return checked
 
 
 def setup(seed: int = 0, profile: str | None = None, device: str | None = None, **overrides) -> Config:
     """Choose device and profile, seed everything, and return the :class:`Config`.
 
-    ``overrides`` replace profile fields, e.g. ``setup(epochs=3)``.
+    ``overrides`` replace profile fields, e.g. ``setup(epochs=3)``; every value is
+    checked (a ValueError names the field and what it takes).
     """
+    seed = check_seed("seed", seed)
     dev = get_device(device)
     prof = choose_profile(dev, profile)
     if overrides:
-        prof = replace(prof, **overrides)
+        prof = replace(prof, **_checked_overrides(overrides))
     seed_everything(seed)
     return Config(device=dev, profile=prof, seed=seed, in_colab=in_colab(), data_dir=data_dir())
 
@@ -304,10 +343,14 @@ def doctor() -> str:
         else:
             lines.append("             hint: on Colab choose Runtime > Change runtime type > T4 GPU")
     lines.append(f"colab        {'yes' if in_colab() else 'no'}")
-    lines.append(f"profile      {choose_profile(get_device()).name} (SCATTN_PROFILE to change)")
+    try:
+        lines.append(f"profile      {choose_profile(get_device()).name} (SCATTN_PROFILE to change)")
+    except ValueError as e:
+        lines.append(f"profile      problem: {e}")
     lines.append(f"data dir     {data_dir()} (SCATTN_DATA to change)")
     return "\n".join(lines)
 
 
-__all__ = ["Config", "PROFILES", "Precision", "Profile", "amp_dtype", "atomic_write", "data_dir", "doctor",
-           "get_device", "in_colab", "precision", "seed_everything", "setup", "train_mode", "version"]
+__all__ = ["Config", "MAX_SEED", "PROFILES", "Precision", "Profile", "amp_dtype", "atomic_write", "check_seed",
+           "data_dir", "doctor", "get_device", "in_colab", "precision", "seed_everything", "setup", "train_mode",
+           "version"]

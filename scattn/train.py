@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from .checkpoint import CHECKPOINT_NAME, Checkpoint, CheckpointError, load_checkpoint, run_identity, save_checkpoint
 from .checkpoint import loader_generators as _loader_generators
-from .runtime import Precision, choose_profile, precision, seed_everything, train_mode
+from .runtime import Precision, check_seed, choose_profile, precision, seed_everything, train_mode
 from .table import Table
 
 OPTIMIZERS = ("adamw", "sgd")
@@ -258,6 +258,7 @@ def fit(
     float16 with loss scaling) and ``channels_last`` default to on with CUDA.
     """
     _check_options(optimizer, schedule, lr, label_smoothing, warmup, grad_clip)
+    seed = None if seed is None else check_seed("seed", seed)
     policy = precision(device, amp, channels_last)
     epochs, steps = _epochs(epochs, policy.device), _steps(train_loader)
     lr = DEFAULT_LR[optimizer] if lr is None else float(lr)
