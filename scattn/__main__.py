@@ -160,6 +160,9 @@ def _train(args: argparse.Namespace) -> int:
     _write_json(args.json, {"attention": args.attention, "seed": args.seed, "rows": history.rows,
                             "interrupted": history.interrupted})
     if history.interrupted:
+        kept = (f"{args.checkpoint_dir} keeps epoch {len(history)}: run the same command to resume"
+                if args.checkpoint_dir and len(history) else "no checkpoint was saved")
+        print(f"scattn train: interrupted; {kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
     last = history.final
     acc = last["test_acc"] if last["test_acc"] is not None else last["train_acc"]

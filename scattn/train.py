@@ -250,7 +250,8 @@ def fit(
     epoch (a finished run returns at once), and a checkpoint of another run (other
     model, data, seed or hyperparameters) is a :class:`CheckpointError` naming the
     differences. Ctrl-C keeps the last checkpoint and returns the history so far
-    with ``interrupted=True``. ``callbacks`` get each epoch's row after its checkpoint.
+    with ``interrupted=True``. ``quiet`` turns the progress bar off; what was
+    loaded from or kept on disk is always said. ``callbacks`` get each epoch's row after its checkpoint.
 
     A non-finite loss stops the run at once with a FloatingPointError (the last
     checkpoint stays good). A training batch of one example is skipped: BatchNorm
@@ -280,7 +281,7 @@ def fit(
                                 grad_clip=grad_clip, seed=seed)
         parts = {"model": model, "optimizer": opt, "scheduler": sched, "scaler": scaler}
         checkpoint = Checkpoint(checkpoint_dir, identity, parts, train_loader)
-        history.rows = _resume(checkpoint, epochs, quiet) if resume else []
+        history.rows = _resume(checkpoint, epochs) if resume else []
     start = len(history.rows)
     bar = tqdm(total=epochs * steps, initial=start * steps, desc=desc or "fit", unit="batch",
                disable=quiet, leave=leave, dynamic_ncols=True)
@@ -339,20 +340,19 @@ def fit(
         history.interrupted = True
     finally:
         bar.close()
-    if history.interrupted and not quiet:
+    if history.interrupted:  # said even when quiet: what is on disk matters
         print(f"interrupted during epoch {epoch + 1}/{epochs}{_kept(checkpoint, len(history))}")
     return history
 
 
-def _resume(checkpoint: Checkpoint, epochs: int, quiet: bool) -> list[dict[str, Any]]:
+def _resume(checkpoint: Checkpoint, epochs: int) -> list[dict[str, Any]]:
     """The history rows of the run ``checkpoint`` holds (its states loaded back), or none."""
     restored = checkpoint.restore()
     if restored is None:
         return []
     done, rows = restored
-    if not quiet:
-        state = "finished" if done >= epochs else f"resuming at epoch {done + 1}/{epochs}"
-        print(f"loaded {checkpoint.path}: {done} epoch(s) done, {state}")
+    state = "finished" if done >= epochs else f"resuming at epoch {done + 1}/{epochs}"
+    print(f"loaded {checkpoint.path}: {done} epoch(s) done, {state}")  # said even when quiet
     return rows
 
 
