@@ -61,9 +61,9 @@ def capture_attention(fn) -> None:
         for name in want:
             stored = got[name].detach()
             if stored.shape != want[name].shape:
-                raise Mistake(f"the map for {name!r} has shape {tuple(stored.shape)}, the gate's output "
-                              f"{tuple(want[name].shape)}: store the hook's OUTPUT (the gate), not its input, "
-                              f"as it is")
+                raise Mistake(f"the map for {name!r} has shape {tuple(stored.shape)} but the gate's output is "
+                              f"{tuple(want[name].shape)}: store the hook's output as it is (no squeeze, view "
+                              f"or indexing)")
             if not close(stored.float().cpu(), want[name].float()):
                 raise Mistake(f"the map for {name!r} differs from the gate's output: store the hook's OUTPUT "
                               f"(the gate), not its input")

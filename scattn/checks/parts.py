@@ -77,21 +77,23 @@ def mlp(module: nn.Module, channels: int, reduction: int, *, shared: bool = True
                           f"nn.Linear layers (1×1 nn.Conv2d layers work too), and the check reads your weights "
                           f"from them")
         shapes = [tuple(p.shape) for p in module.parameters()]
-        raise Mistake(f"expected {layers} {channels} -> {hidden} -> {channels} (nn.Linear or 1×1 nn.Conv2d); no "
-                      f"layer takes {channels} inputs. Your parameters have shapes {shapes}")
+        raise Mistake(f"expected {layers} {channels} -> {hidden} -> {channels} (nn.Linear or 1×1 nn.Conv2d) "
+                      f"created in __init__; no layer of your module takes {channels} inputs (its parameters "
+                      f"have shapes {shapes})")
     widths = sorted({d.out for d in downs})
     if hidden not in widths:
         width = widths[0]
         where = f"for channels={channels}, reduction={reduction}"
+        units = f"{width} unit" + ("" if width == 1 else "s")
         if width == 0:
             raise Mistake(f"{where} the hidden width C // r is 0, a layer with no units: use max(1, C // r)")
         if width == math.ceil(channels / reduction):
-            raise Mistake(f"{where} the hidden layer has {width} units: you rounded C / r up. Use "
+            raise Mistake(f"{where} the hidden layer has {units}: you rounded C / r up. Use "
                           f"max(1, C // r) = {hidden}, rounded down (as the papers' code does)")
         if reduction != 16 and width == max(1, channels // 16):
-            raise Mistake(f"{where} the hidden layer has {width} units, as if reduction were 16: use the "
+            raise Mistake(f"{where} the hidden layer has {units}, as if reduction were 16: use the "
                           f"reduction argument, max(1, C // reduction) = {hidden}")
-        raise Mistake(f"{where} the hidden layer has {width} units; expected max(1, C // r) = {hidden}")
+        raise Mistake(f"{where} the hidden layer has {units}; expected max(1, C // r) = {hidden}")
     downs = [d for d in downs if d.out == hidden]
     ups = [d for d in dense if d.inp == hidden and d.out == channels]
     if not ups:
@@ -119,8 +121,9 @@ def spatial_conv(module: nn.Module, kernel_size: int) -> nn.Conv2d:
             raise Mistake(f"the conv takes {single[0].in_channels} input channel(s); it should take 2, the "
                           f"channel-wise average map and the channel-wise max map, concatenated on dim=1")
         if not convs:
-            raise Mistake("no nn.Conv2d found: the spatial gate convolves the [avg; max] maps with "
-                          "nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2)")
+            raise Mistake("no nn.Conv2d found in your module: create it in __init__, self.conv = nn.Conv2d(2, 1, "
+                          "kernel_size, padding=kernel_size // 2), so that its weights belong to the module and "
+                          "learn (a conv made inside forward is a new, untrained one at every call)")
         raise Mistake(f"no conv maps 2 channels to 1 (yours: "
                       f"{', '.join(f'{c.in_channels} -> {c.out_channels}' for c in convs)}): the spatial gate "
                       f"turns the 2-channel [avg; max] descriptor into one map")

@@ -334,5 +334,7 @@ class ParallelIsSequential(_Learner):
 @wrong("no gradient reaches the spatial conv's weight")
 class SpatialGateDetached(_Learner):
     def forward(self, x):
-        f1 = self.channel(x)
-        return f1 * self.spatial.gate(f1).detach()
+        if self.order == "channel-spatial":
+            f1 = self.channel(x)
+            return f1 * self.spatial.gate(f1).detach()  # "the map is only for plotting"
+        return super().forward(x)
