@@ -178,6 +178,13 @@ def test_an_exception_without_learner_frames_gets_no_reference_to_lines_above(ca
     assert "✗" in out and "shown above" not in hint and "traceback above" not in hint
 
 
+def test_an_instance_or_a_result_instead_of_the_class_or_function(capsys):
+    out, hint = run("spatial_attention", spatial.LikeTheSolution(kernel_size=7), capsys)
+    assert "pass the class itself" in hint and "✗" in out
+    out, hint = run("eca_kernel_size", eca.like_the_solution(64), capsys)
+    assert "without calling it" in hint and "✗" in out
+
+
 def test_report_turns_any_exception_in_a_step_into_a_cross(capsys):
     report = checks.Report("title")
     with report.step("a step whose code breaks"):

@@ -62,6 +62,9 @@ def explain(error: BaseException, *, shown: bool = False, gate: str | None = Non
     if "expected scalar type" in text or ("dtype" in text and "Double" in text):
         return ("float64 met float32: keep every tensor float32 (no .double(), no torch.tensor of a float64 "
                 "NumPy array)")
+    if "in-place operation" in text or "inplace operation" in text:
+        return ("your code changes a tensor in place (x *= gate, x.mul_(...), an inplace ReLU on a tensor still "
+                "needed); autograd cannot go back through that. Write out = x * gate and return out")
     if "numpy() on Tensor that requires grad" in text:
         return "a tensor that carries gradients cannot become a NumPy array; stay in torch"
     if isinstance(error, TypeError) and ("positional argument" in text or "unexpected keyword" in text):

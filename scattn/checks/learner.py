@@ -22,6 +22,9 @@ TOL = 1e-5
 def call(fn, *args, what: str = "your code", **kwargs):
     """``fn(*args)``; an exception in it becomes a :class:`Mistake` that shows where and why."""
     context = {k: kwargs.pop(k) for k in ("gate", "conv", "size") if k in kwargs}
+    if not callable(fn):
+        raise Mistake(f"the check got {kind(fn) or type(fn).__name__} ({fn!r:.60}); pass your function or class "
+                      f"itself, e.g. checks.eca_kernel_size(eca_kernel_size), without calling it")
     try:
         return fn(*args, **kwargs)
     except Exception as error:  # noqa: BLE001 -- the learner's bug, reported, never the checker crashing
@@ -35,6 +38,9 @@ def name_of(fn) -> str:
 def build(cls, *args, **kwargs) -> nn.Module:
     """``cls(*args, **kwargs)`` in eval mode, or a Mistake saying why it could not be built."""
     arguments = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+    if isinstance(cls, nn.Module):
+        raise Mistake(f"the check got a built module ({type(cls).__name__}(...)); pass the class itself, e.g. "
+                      f"checks.cbam({type(cls).__name__}): the check builds it with several arguments")
     with warnings.catch_warnings():
         # torch warns about a layer with 0 units; the check names that mistake itself.
         warnings.filterwarnings("ignore", message="Initializing zero-element tensors")
@@ -72,7 +78,7 @@ def returned(module, x: torch.Tensor, *, what: str = "your module", gates: dict 
     padding mistake from any other change of size.
     """
     size = tuple(x.shape[-2:])
-    out = call(module, x, what=what, gate=gate, conv=conv, size=size)
+    out = call(module, x.clone(), what=what, gate=gate, conv=conv, size=size)  # a clone: x stays as it was
     problem = kind(out)
     if problem:
         raise Mistake(f"{what} returned {problem} (expected one tensor shaped like the input: the input "
@@ -128,6 +134,8 @@ def gradients_reach(module: nn.Module, x: torch.Tensor, weights: dict[str, torch
         upstream = torch.randn(out.shape, generator=torch.Generator().manual_seed(1), dtype=out.dtype)
         call(lambda: (out * upstream).sum().backward(), what="the backward pass through your module")
     for name, p in weights.items():
+        if not p.requires_grad:
+            raise Mistake(f"{name} has requires_grad=False: frozen weights never learn; leave them trainable")
         if p.grad is None:
             raise Mistake(f"no gradient reaches {name}: the gate is cut off from the graph (torch.no_grad(), "
                           f".detach(), .data, .item() or a NumPy round trip), so it could never learn. The "

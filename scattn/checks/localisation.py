@@ -34,6 +34,8 @@ def _score(fn, maps: torch.Tensor, boxes: torch.Tensor) -> float:
         raise Mistake(f"your function returned {kind(got) or type(got).__name__}; return the fraction as a "
                       f"float, e.g. inside.float().mean().item()")
     got = float(got)
+    if got != got:
+        raise Mistake("your function returned nan: the mean of an empty tensor? Return the fraction of the N images")
     if not 0.0 <= got <= 1.0:
         raise Mistake(f"your function returned {got:g}: return a fraction in [0, 1], not a count "
                       f"(divide by the number of images)")

@@ -124,6 +124,7 @@ def learner_frames(error: BaseException) -> list[str]:
 def describe(error: BaseException, what: str, hint: str | None = None, **context) -> str:
     """'<what> raised <Type>: <message>', the learner's lines where it happened, then a hint."""
     message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    message = message.split(" Hint: ")[0]  # torch's own advice (anomaly detection) is not for learners
     if len(message) > 300:
         message = message[:300] + " ..."
     frames = learner_frames(error)

@@ -396,3 +396,17 @@ class ConvMadeInForward(nn.Module):
     def forward(self, x):
         conv = nn.Conv2d(2, 1, self.kernel_size, padding=self.kernel_size // 2)
         return x * torch.sigmoid(conv(torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)))
+
+
+@wrong("in place", "out = x * gate")
+class MultipliesInPlace(nn.Module):
+    """Right values, but x is overwritten while autograd still needs it: training would fail."""
+
+    def __init__(self, kernel_size=7):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2)
+
+    def forward(self, x):
+        gate = torch.sigmoid(self.conv(torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)))
+        x *= gate  # "saves memory"
+        return x
