@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 
-def _conv_changes_size(conv: nn.Module | None, size: tuple[int, int] | None) -> bool:
+def conv_changes_size(conv: nn.Module | None, size: tuple[int, int] | None) -> bool:
     """Whether the spatial conv alone turns a (1, 2, H, W) map into a different H×W."""
     if conv is None or size is None:
         return False
@@ -42,7 +42,7 @@ def explain(error: BaseException, *, shown: bool = False, gate: str | None = Non
         return ("a Linear layer got a vector of the wrong length. The shared MLP expects C values per image: "
                 "pool over H×W (dims 2, 3), not over the channels")
     if "must match the size of tensor" in text:
-        if _conv_changes_size(conv, size):
+        if conv_changes_size(conv, size):
             k = conv.kernel_size[0]
             return (f"the conv's output is smaller or larger than its input, so the gate no longer lines up with "
                     f"x: with a {k}×{k} kernel use padding = kernel_size // 2 = {k // 2} (yours is "

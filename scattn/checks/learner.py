@@ -14,6 +14,7 @@ import warnings
 import torch
 from torch import nn
 
+from .explain import conv_changes_size
 from .report import Mistake, describe
 
 TOL = 1e-5
@@ -92,7 +93,7 @@ def returned(module, x: torch.Tensor, *, what: str = "your module", gates: dict 
         if gates and shape in gates:
             raise Mistake(f"you returned the {gates[shape]}, shaped {shape}, instead of the input multiplied by "
                           f"it: return x * gate")
-        if conv is not None and shape[:2] == tuple(x.shape[:2]) and shape[2:] != size:
+        if shape[:2] == tuple(x.shape[:2]) and conv_changes_size(conv, size):
             k, p = conv.kernel_size[0], conv.padding
             raise Mistake(f"the output is {shape[2]}×{shape[3]} for a {size[0]}×{size[1]} input: the conv "
                           f"changes the map's size. With a {k}×{k} kernel use padding = kernel_size // 2 = "

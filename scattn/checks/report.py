@@ -101,8 +101,9 @@ def _is_learners(filename: str) -> bool:
 def _where(filename: str) -> str:
     """'Cell In[7]' for a notebook cell (as IPython writes it), else the file's path."""
     try:
-        shell = get_ipython()  # type: ignore[name-defined]  # noqa: F821 -- defined only inside IPython
-        label = shell.compile.format_code_name(filename)
+        from IPython import get_ipython
+
+        label = get_ipython().compile.format_code_name(filename)
         if label:
             return " ".join(label)
     except Exception:  # noqa: BLE001 -- outside IPython, or an IPython without this method
