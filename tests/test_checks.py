@@ -21,7 +21,7 @@ from torch import nn
 
 import scattn
 from scattn import checks
-from scattn import inspect as maps_module
+from scattn import maps as maps_module
 from scattn.checks import localisation as localisation_check
 
 CATALOGUE = [e for module in (spatial, channel, se, cbam, eca, hooks, localisation) for e in entries(module)]

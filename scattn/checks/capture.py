@@ -33,9 +33,9 @@ def _stored(name: str, value) -> str | None:
 
 
 def capture_attention(fn) -> None:
-    """Check ``fn(model, x) -> {layer name: map}`` against :func:`scattn.inspect.capture_attention`."""
+    """Check ``fn(model, x) -> {layer name: map}`` against :func:`scattn.maps.capture_attention`."""
     __tracebackhide__ = True
-    from .. import inspect as maps
+    from .. import maps
 
     report = Report("capture_attention(model, x): every gate's map by layer name, via forward hooks")
     model = _model()

@@ -118,9 +118,9 @@ def _coarse_maps(n: int, size: int, g: torch.Generator) -> torch.Tensor:
 
 
 def localisation_score(fn) -> None:
-    """Check ``fn(maps, boxes, canvas_size) -> float`` against :func:`scattn.inspect.localisation_score`."""
+    """Check ``fn(maps, boxes, canvas_size) -> float`` against :func:`scattn.maps.localisation_score`."""
     __tracebackhide__ = True
-    from .. import inspect as maps_module
+    from .. import maps as maps_module
 
     reference = maps_module.localisation_score
     report = Report("localisation score: fraction of images whose map peaks inside the target box")
