@@ -114,7 +114,7 @@ def cbam(cls) -> None:
                         if close(out, own.formula(x, other)):
                             raise Mistake(f"order={order!r} computes the {other} arrangement: pick the "
                                           f"arrangement from the order argument in forward")
-                raise Mistake(f"order={order!r} computes neither of the three arrangements with its own "
+                raise Mistake(f"order={order!r} computes none of the three arrangements with its own "
                               f"weights (channels={c}, reduction={r}, kernel_size={k})")
 
     with report.step("a backward pass reaches the channel MLP and the spatial conv (both can learn)"):
