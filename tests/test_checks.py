@@ -243,3 +243,18 @@ def test_accuracy_check_reports_and_returns_the_accuracy(capsys):
         checks.accuracy(_Constant(0), loader, 0.8)
     with pytest.raises(ValueError, match=r"target must be an accuracy in \(0, 1\]"):
         checks.accuracy(_Constant(0), loader, 93)
+
+
+@pytest.mark.parametrize("kind", list(BAD_TENSORS))
+def test_accuracy_with_a_model_returning_the_wrong_type_is_a_cross(kind, capsys):
+    class Returns(_Constant):
+        def forward(self, x):
+            return BAD_TENSORS[kind](super().forward(x))
+
+    loader = [(torch.zeros(4, 1, 2, 2), torch.tensor([0, 0, 0, 1]))]
+    if kind == "float64":  # float64 logits are still logits: evaluate scores them
+        assert checks.accuracy(Returns(0), loader, 0.7) == pytest.approx(0.75)
+        return
+    with pytest.raises(AssertionError, match="evaluating your model raised"):
+        checks.accuracy(Returns(0), loader, 0.7)
+    assert "✗ reaches the target accuracy" in capsys.readouterr().out
