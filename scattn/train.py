@@ -231,6 +231,7 @@ def fit(
     quiet: bool = False,
     desc: str | None = None,
     leave: bool = True,
+    compile: bool = False,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs; return its :class:`History`.
 
@@ -257,6 +258,8 @@ def fit(
     checkpoint stays good). A training batch of one example is skipped: BatchNorm
     cannot normalise a single value per channel. ``amp`` (autocast: bfloat16, or
     float16 with loss scaling) and ``channels_last`` default to on with CUDA.
+    ``compile=True`` runs the model through ``torch.compile`` (the first steps pay
+    for the compilation; the checkpoint keeps the plain model's weights).
     """
     _check_options(optimizer, schedule, lr, label_smoothing, warmup, grad_clip)
     seed = None if seed is None else check_seed("seed", seed)
@@ -264,6 +267,7 @@ def fit(
     epochs, steps = _epochs(epochs, policy.device), _steps(train_loader)
     lr = DEFAULT_LR[optimizer] if lr is None else float(lr)
     policy.prepare(model)
+    net = torch.compile(model) if compile else model  # shares model's parameters
     if seed is not None:
         seed_everything(seed)
         for g in _loader_generators(train_loader):
@@ -298,7 +302,7 @@ def fit(
                 if y.numel() < 2:
                     continue  # BatchNorm cannot normalise one example; the next shuffle includes it
                 with policy.autocast():
-                    logits = model(x)
+                    logits = net(x)
                     loss = criterion(logits.float(), y)
                 if not torch.isfinite(loss):
                     raise FloatingPointError(
@@ -327,7 +331,7 @@ def fit(
                    "seconds": seconds, "elapsed": seconds + (history.rows[-1]["elapsed"] if history.rows else 0.0),
                    "lr": opt.param_groups[0]["lr"]}
             if test_loader is not None:
-                scores = evaluate(model, test_loader, policy=policy)
+                scores = evaluate(net, test_loader, policy=policy)
                 row["test_loss"], row["test_acc"] = scores["loss"], scores["accuracy"]
                 bar.set_postfix_str(f"epoch {epoch + 1}/{epochs} loss {row['train_loss']:.3f} "
                                     f"acc {row['train_acc']:.3f} test {row['test_acc']:.3f}")
