@@ -1,14 +1,27 @@
 """The course's data: offline tasks made from scikit-learn's digits, CIFAR-10, sample photos.
 
 - :func:`cluttered_digits` (``digits.py``): one digit among fragments of others.
-- :func:`cifar10` (``cifar.py``): through torchvision, with a clear offline error.
+- :func:`cifar10`, :func:`cifar100` (``cifar.py``): through torchvision, with a clear offline error.
+- :class:`DeviceLoader` (``device.py``): the dataset on the GPU, shuffled and augmented there.
 - :func:`sample_photos` (``photos.py``): photos that ship with scikit-image.
 
 Every offline task draws its digits from the same seeded source split
 (``sources.py``) and caches its canvases with a checksum (``cache.py``).
 """
 
-from .cifar import CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, cifar10, cifar10_loaders, cifar10_transform
+from .cifar import (
+    CIFAR10_CLASSES,
+    CIFAR10_MEAN,
+    CIFAR10_STD,
+    CIFAR100_MEAN,
+    CIFAR100_STD,
+    cifar10,
+    cifar10_loaders,
+    cifar10_transform,
+    cifar100,
+    cifar100_loaders,
+)
+from .device import DeviceLoader
 from .digits import (
     CANVAS_SIZE,
     DEFAULT_COUNTS,
@@ -27,6 +40,8 @@ __all__ = [
     "CIFAR10_CLASSES",
     "CIFAR10_MEAN",
     "CIFAR10_STD",
+    "CIFAR100_MEAN",
+    "CIFAR100_STD",
     "DEFAULT_COUNTS",
     "DIGIT_SIZE",
     "DISTRACTOR_SIZE",
@@ -34,9 +49,12 @@ __all__ = [
     "PHOTOS",
     "TEST_FRACTION",
     "ClutteredDigits",
+    "DeviceLoader",
     "cifar10",
     "cifar10_loaders",
     "cifar10_transform",
+    "cifar100",
+    "cifar100_loaders",
     "cluttered_digits",
     "cluttered_digits_loaders",
     "sample_photos",

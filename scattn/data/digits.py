@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..arguments import non_negative_int, positive_int
 from ..runtime import data_dir
 from .cache import cached
+from .device import DeviceLoader
 from .sources import SPLITS, crop, paste, source_digits, source_split, upsample
 
 # The defaults. An 18-pixel digit covers a fifth of a 40×40 canvas, so where it is
@@ -146,17 +147,23 @@ def cluttered_digits(
 
 
 def cluttered_digits_loaders(
-    n_train: int | None, n_test: int | None, batch_size: int, seed: int = 0, **kwargs
-) -> tuple[DataLoader, DataLoader]:
+    n_train: int | None, n_test: int | None, batch_size: int, seed: int = 0,
+    device: str | torch.device | None = None, **kwargs
+) -> tuple[DataLoader, DataLoader] | tuple[DeviceLoader, DeviceLoader]:
     """Train and test loaders over :func:`cluttered_digits`; ``kwargs`` go to it.
 
     The train loader shuffles with its own generator seeded by ``seed``, so the
     batch order is reproducible whatever else used the global RNG; the test loader
     keeps the order. The canvases are tensors in memory, so no worker processes.
+    With ``device`` (e.g. "cuda") they are :class:`~scattn.data.device.DeviceLoader` s
+    that hold the canvases there: the same batches in the same order, made on the device.
     """
     train = cluttered_digits("train", n_train, seed=seed, **kwargs)
     test = cluttered_digits("test", n_test, seed=seed, **kwargs)
     generator = torch.Generator().manual_seed(seed)
+    if device is not None:
+        return (DeviceLoader(train, batch_size, shuffle=True, generator=generator, device=device),
+                DeviceLoader(test, batch_size, device=device))
     return (
         DataLoader(train, batch_size=batch_size, shuffle=True, generator=generator),
         DataLoader(test, batch_size=batch_size, shuffle=False),
