@@ -111,20 +111,23 @@ def _validate(args: argparse.Namespace) -> None:
 def _model_factory(args: argparse.Namespace):
     from .models import SmallCNN, resnet20
 
-    if args.data == "cifar10":
-        return lambda attention: resnet20(attention)
+    if args.data in ("cifar10", "cifar100"):
+        classes = 100 if args.data == "cifar100" else 10
+        return lambda attention: resnet20(attention, num_classes=classes)
     return lambda attention: SmallCNN(attention)
 
 
 def _loaders(args: argparse.Namespace, cfg):
-    p = cfg.profile
-    if args.data == "cifar10":
-        from .data import cifar10_loaders
+    from .runtime import data_device
 
-        return cifar10_loaders(p.batch_size)
+    p, device = cfg.profile, data_device(cfg.profile, cfg.device)  # the gpu profile: data on the GPU
+    if args.data in ("cifar10", "cifar100"):
+        from . import data
+
+        return getattr(data, f"{args.data}_loaders")(p.batch_size, device=device)
     from .data import cluttered_digits_loaders
 
-    return cluttered_digits_loaders(p.n_train, p.n_test, p.batch_size, seed=args.data_seed,
+    return cluttered_digits_loaders(p.n_train, p.n_test, p.batch_size, seed=args.data_seed, device=device,
                                     canvas_size=args.canvas_size, n_distractors=args.distractors)
 
 
@@ -251,8 +254,8 @@ def _add_common(p: argparse.ArgumentParser, budget: bool = False) -> None:
     from .train import DEFAULT_LR, OPTIMIZERS, SCHEDULES
 
     g = p.add_argument_group("data and size (defaults: the runtime profile)")
-    g.add_argument("--data", choices=("digits", "cifar10"), default="digits",
-                   help="cluttered digits (offline, SmallCNN) or CIFAR-10 (download, ResNet-20); "
+    g.add_argument("--data", choices=("digits", "cifar10", "cifar100"), default="digits",
+                   help="cluttered digits (offline, SmallCNN) or CIFAR-10/100 (download, ResNet-20); "
                         "default: %(default)s")
     g.add_argument("--profile", choices=tuple(PROFILES),
                    help="size preset; default: gpu with CUDA, else cpu ($SCATTN_PROFILE overrides)")

@@ -24,7 +24,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .bench import count_flops, count_params
-from .runtime import check_seed, choose_profile, get_device, seed_everything
+from .runtime import check_seed, choose_profile, data_device, get_device, seed_everything
 from .table import Table
 from .train import History, fit
 
@@ -142,7 +142,7 @@ def compare(
     it is called right after ``seed_everything(seed)``, so seed s gives every
     variant the same shuffle order and comparable initial weights. ``data`` is
     ``(train_loader, test_loader)`` or a function returning them (default: the
-    runtime profile's cluttered digits). Runs go seed by seed, variants inside,
+    runtime profile's cluttered digits, held on the GPU by the gpu profile). Runs go seed by seed, variants inside,
     so a slow spell of a shared machine spreads over all variants rather than
     landing on one. ``checkpoint_dir`` gets one subdirectory per run, so an
     interrupted comparison resumes where it stopped. Other keywords go to :func:`fit`.
@@ -162,7 +162,7 @@ def compare(
         from .data import cluttered_digits_loaders
 
         train_loader, test_loader = cluttered_digits_loaders(profile.n_train, profile.n_test,
-                                                             profile.batch_size)
+                                                             profile.batch_size, device=data_device(profile, dev))
     else:
         train_loader, test_loader = data() if callable(data) else data
     image = _first_input(train_loader)

@@ -41,13 +41,21 @@ class Profile:
     batch_size: int
     seeds: tuple[int, ...]  # seeds for comparisons over several runs
     cifar_epochs: int  # CIFAR-10 ResNet-20, one seed per variant (GPU runtime with internet only)
+    device_data: bool = False  # on CUDA, the data loaders hold the dataset on the GPU (data.DeviceLoader)
 
 
 PROFILES = {
     "smoke": Profile("smoke", n_train=256, n_test=128, epochs=1, batch_size=64, seeds=(0,), cifar_epochs=0),
     "cpu": Profile("cpu", n_train=6000, n_test=1000, epochs=6, batch_size=128, seeds=(0, 1, 2), cifar_epochs=0),
-    "gpu": Profile("gpu", n_train=20000, n_test=2000, epochs=12, batch_size=256, seeds=(0, 1, 2), cifar_epochs=8),
+    "gpu": Profile("gpu", n_train=20000, n_test=2000, epochs=12, batch_size=256, seeds=(0, 1, 2), cifar_epochs=8,
+                   device_data=True),
 }
+
+
+def data_device(profile: Profile, device: torch.device) -> torch.device | None:
+    """Where the profile's loaders keep the data: ``device`` when the profile asks for
+    device-resident data and ``device`` is a CUDA GPU, else None (DataLoaders on the CPU)."""
+    return device if profile.device_data and device.type == "cuda" else None
 
 
 @dataclass(frozen=True)
@@ -296,6 +304,10 @@ def _checked_overrides(overrides: dict) -> dict:
             if not seeds or len(set(seeds)) != len(seeds):
                 raise ValueError(f"seeds must be distinct and at least one, got {list(seeds)}")
             checked[key] = seeds
+        elif key == "device_data":
+            if not isinstance(value, bool):
+                raise ValueError(f"device_data must be True or False, got {value!r}")
+            checked[key] = value
         else:
             checked[key] = integer(key, value, minimum=0 if key == "cifar_epochs" else 1)
     return checked
@@ -352,5 +364,5 @@ def doctor() -> str:
 
 
 __all__ = ["Config", "MAX_SEED", "PROFILES", "Precision", "Profile", "amp_dtype", "atomic_write", "check_seed",
-           "data_dir", "doctor", "get_device", "in_colab", "precision", "seed_everything", "setup", "train_mode",
-           "version"]
+           "data_device", "data_dir", "doctor", "get_device", "in_colab", "precision", "seed_everything", "setup",
+           "train_mode", "version"]

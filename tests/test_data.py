@@ -1,4 +1,4 @@
-"""Cluttered digits (generation, splits, cache), CIFAR-10 on a local fixture, sample photos."""
+"""Cluttered digits (generation, splits, cache), CIFAR-10 and CIFAR-100 on local fixtures, sample photos."""
 
 from __future__ import annotations
 
@@ -373,4 +373,102 @@ def test_a_partial_cifar_archive_is_named_and_removed(tmp_path, no_network):
         data.cifar10(tmp_path, download=False)
     message = str(caught.value)
     assert f"Removed {archive}: a partial or damaged archive (1,002 bytes" in message
+    assert not archive.exists()
+
+
+# --------------------------------------------------------------------------------------
+# CIFAR-100 on a tiny fixture in torchvision's python-pickle layout
+# --------------------------------------------------------------------------------------
+
+CIFAR100_COUNTS = {"train": 12, "test": 8}
+FINE_NAMES = [f"fine{k:02d}" for k in range(100)]
+COARSE_NAMES = [f"coarse{k:02d}" for k in range(20)]
+
+
+def write_cifar100(root, monkeypatch):
+    """A miniature CIFAR-100 as the real one is laid out: ``cifar-100-python/{train,test,meta}``,
+    each split a pickled dict with "data" (N×3072 uint8), "fine_labels" (0..99), "coarse_labels"
+    (0..19, the superclasses), "filenames" and "batch_label"; "meta" names both label sets.
+    As for CIFAR-10, torchvision's md5 check runs against the fixture's own files."""
+    from torchvision.datasets import CIFAR100
+
+    folder = root / CIFAR100.base_folder
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    md5 = {}
+    for split, n in CIFAR100_COUNTS.items():
+        fine = [(7 * j + (split == "test")) % 100 for j in range(n)]
+        entry = {
+            "filenames": [f"{split}_{j}.png" for j in range(n)],
+            "batch_label": f"{split} batch 1 of 1",
+            "fine_labels": fine,
+            "coarse_labels": [f // 5 for f in fine],  # differ from the fine ones: the wrong key would show
+            "data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+        }
+        (folder / split).write_bytes(pickle.dumps(entry))
+        md5[split] = hashlib.md5((folder / split).read_bytes()).hexdigest()
+    (folder / "meta").write_bytes(pickle.dumps({"fine_label_names": FINE_NAMES, "coarse_label_names": COARSE_NAMES}))
+    monkeypatch.setattr(CIFAR100, "train_list", [["train", md5["train"]]])
+    monkeypatch.setattr(CIFAR100, "test_list", [["test", md5["test"]]])
+    meta_md5 = hashlib.md5((folder / "meta").read_bytes()).hexdigest()
+    monkeypatch.setattr(CIFAR100, "meta", {**CIFAR100.meta, "md5": meta_md5})
+    return root
+
+
+@pytest.fixture
+def cifar100_root(tmp_path, monkeypatch):
+    return write_cifar100(tmp_path, monkeypatch)
+
+
+def test_cifar100_reads_fine_labels_and_names(cifar100_root, no_network):
+    train = data.cifar100(cifar100_root, train=True, download=True)  # files present: no download
+    test = data.cifar100(cifar100_root, train=False, download=False)
+    assert len(train) == 12 and len(test) == 8
+    assert train.classes == FINE_NAMES  # the 100 fine classes, from the meta file
+    assert train.targets == [(7 * j) % 100 for j in range(12)]  # fine labels, not coarse
+    x, y = test[1]
+    assert x.shape == (3, 32, 32) and y == 8
+    pixels = torch.from_numpy(test.data[1]).permute(2, 0, 1).float() / 255
+    mean = torch.tensor(data.CIFAR100_MEAN).view(3, 1, 1)
+    std = torch.tensor(data.CIFAR100_STD).view(3, 1, 1)
+    torch.testing.assert_close(x, (pixels - mean) / std)  # test images: ToTensor and Normalize only
+    from torchvision import transforms
+
+    assert [type(t) for t in train.transform.transforms][:2] == [transforms.RandomCrop,
+                                                                 transforms.RandomHorizontalFlip]
+
+
+@pytest.mark.parametrize("device", [None, "cpu"], ids=["dataloader", "device-resident"])
+def test_cifar100_loaders(cifar100_root, device):
+    train, test = data.cifar100_loaders(5, root=cifar100_root, download=False, num_workers=0, device=device)
+    assert len(train) == 3 and len(test) == 2
+    x, y = next(iter(train))
+    assert x.shape == (5, 3, 32, 32) and x.dtype == torch.float32 and y.dtype == torch.int64
+    labels = torch.cat([b[1] for b in train])
+    assert sorted(labels.tolist()) == sorted((7 * j) % 100 for j in range(12))
+    tx, ty = next(iter(test))
+    assert ty.tolist() == [(7 * j + 1) % 100 for j in range(5)]
+    assert torch.allclose(tx[1], test.dataset[1][0], atol=1e-6)  # same normalisation on both paths
+    if device is not None:
+        assert isinstance(train, data.DeviceLoader) and train.generator is not None
+
+
+def test_cifar100_offline_without_files_says_what_to_do(tmp_path, no_network):
+    for download in (True, False):
+        with pytest.raises(RuntimeError) as err:
+            data.cifar100(tmp_path, download=download)
+        message = str(err.value)
+        assert message.startswith("CIFAR-100 is not available")
+        assert "cifar-100-python" in message and str(tmp_path) in message
+        assert "cifar100(download=True)" in message and "cifar-100-python.tar.gz" in message
+        assert "train, test, meta" in message and "cluttered_digits" in message
+        assert ("no internet" if download else "missing") in message
+
+
+def test_a_partial_cifar100_archive_is_named_and_removed(tmp_path, no_network):
+    archive = tmp_path / "cifar-100-python.tar.gz"
+    archive.write_bytes(b"\x1f\x8b" + b"\0" * 500)
+    with pytest.raises(RuntimeError) as caught:
+        data.cifar100(tmp_path, download=False)
+    assert f"Removed {archive}: a partial or damaged archive (502 bytes" in str(caught.value)
     assert not archive.exists()
