@@ -472,3 +472,31 @@ def test_a_partial_cifar100_archive_is_named_and_removed(tmp_path, no_network):
         data.cifar100(tmp_path, download=False)
     assert f"Removed {archive}: a partial or damaged archive (502 bytes" in str(caught.value)
     assert not archive.exists()
+
+
+def test_the_cifar100_experiment_trains_on_the_fixture(cifar100_root, no_network, tmp_path, capsys):
+    """benchmarks/cifar100.py end to end on the CPU: calibration, paired seeds, one step per epoch."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "cifar100.py"
+    spec = importlib.util.spec_from_file_location("bench_cifar100", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "result.json"
+    code = bench.main(["--root", str(cifar100_root), "--no-download", "--device", "cpu", "--batch-size", "16",
+                       "--attentions", "none", "se", "--seeds", "0", "1", "--budget", "1e6", "--max-epochs", "1",
+                       "--json", str(out)])
+    assert code == 0
+    printed = capsys.readouterr()
+    assert "1 steps per epoch" in printed.out and "calibration" in printed.out
+    assert "se − none:" in printed.out and "no CUDA GPU" in printed.err
+    result = json.loads(out.read_text())
+    assert result["epochs"] == 1 and result["amp_dtype"] == "None"
+    assert [r["attention"] for r in result["rows"]] == ["none", "se"]
+    assert all(len(r["accuracies"]) == 2 for r in result["rows"])  # both seeds, paired
+    paired = result["paired"][0]
+    accs = {r["attention"]: r["accuracies"] for r in result["rows"]}
+    assert paired["diffs"] == [s - n for s, n in zip(accs["se"], accs["none"], strict=True)]
+    assert result["flops"]["se"] > result["flops"]["none"]
