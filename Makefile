@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.scattn-installed
 
-.PHONY: install lab test test-fast notebooks exercises bench clean
+.PHONY: install lab test test-fast test-colab notebooks exercises bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,22 @@ test: $(STAMP)
 # Only the Python tests, no notebooks.
 test-fast: $(STAMP)
 	SCATTN_PROFILE=smoke $(BIN)/python -m pytest -n 2 tests
+
+# A Colab-like environment: the versions Colab ships (tests/colab/constraints.txt; sources in
+# docs/colab.md) in a fresh venv, the course installed as the setup cell installs it (pip,
+# not editable), then notebooks 00-04 and the exercise solutions under nbval, smoke profile.
+# Run before each release (docs/colab.md says how long it takes and why CI does not run it).
+COLAB_VENV ?= .venv-colab
+COLAB_PINS := tests/colab/constraints.txt
+
+test-colab:
+	rm -rf $(COLAB_VENV)
+	$(PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install --quiet -r $(COLAB_PINS)
+	$(COLAB_VENV)/bin/python -m pip install --quiet -c $(COLAB_PINS) . pytest nbval
+	env -u PYTHONPATH $(COLAB_VENV)/bin/python tests/colab/check_versions.py
+	env -u PYTHONPATH SCATTN_PROFILE=smoke $(COLAB_VENV)/bin/python -m pytest -p no:cacheprovider $(NBVAL) \
+		notebooks/0[0-4]_*.ipynb solutions
 
 # Execute every notebook in place so committed outputs come from a real run (cpu or gpu profile).
 notebooks: $(STAMP)
