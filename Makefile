@@ -32,17 +32,21 @@ test-fast: $(STAMP)
 	SCATTN_PROFILE=smoke $(BIN)/python -m pytest -n 2 tests
 
 # A Colab-like environment: the versions Colab ships (tests/colab/constraints.txt; sources in
-# docs/colab.md) in a fresh venv, the course installed as the setup cell installs it (pip,
-# not editable), then notebooks 00-04 and the exercise solutions under nbval, smoke profile.
-# Run before each release (docs/colab.md says how long it takes and why CI does not run it).
+# docs/colab.md) in a fresh venv; the notebooks' own setup cell, run as it is with SCATTN_SOURCE
+# pointing at this checkout, installs the course (pip, not editable); then notebooks 00-04 and
+# the exercise solutions under nbval in the smoke profile. Run before each release
+# (docs/colab.md says how long it takes and why CI does not run it).
 COLAB_VENV ?= .venv-colab
 COLAB_PINS := tests/colab/constraints.txt
 
 test-colab:
 	rm -rf $(COLAB_VENV)
 	$(PYTHON) -m venv $(COLAB_VENV)
-	$(COLAB_VENV)/bin/python -m pip install --quiet -r $(COLAB_PINS)
-	$(COLAB_VENV)/bin/python -m pip install --quiet -c $(COLAB_PINS) . pytest nbval
+	$(COLAB_VENV)/bin/python -m pip install --quiet -r $(COLAB_PINS) pytest nbval
+	env PYTHONPATH=$(CURDIR) $(COLAB_VENV)/bin/python -c \
+		"from scattn.authoring import setup_source; print(setup_source())" > $(COLAB_VENV)/setup_cell.py
+	cd $(COLAB_VENV) && env -u PYTHONPATH SCATTN_SOURCE=$(CURDIR) PIP_CONSTRAINT=$(CURDIR)/$(COLAB_PINS) \
+		SCATTN_PROFILE=smoke bin/python setup_cell.py
 	env -u PYTHONPATH $(COLAB_VENV)/bin/python tests/colab/check_versions.py
 	env -u PYTHONPATH SCATTN_PROFILE=smoke $(COLAB_VENV)/bin/python -m pytest -p no:cacheprovider $(NBVAL) \
 		notebooks/0[0-4]_*.ipynb solutions
