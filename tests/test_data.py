@@ -500,3 +500,19 @@ def test_the_cifar100_experiment_trains_on_the_fixture(cifar100_root, no_network
     accs = {r["attention"]: r["accuracies"] for r in result["rows"]}
     assert paired["diffs"] == [s - n for s, n in zip(accs["se"], accs["none"], strict=True)]
     assert result["flops"]["se"] > result["flops"]["none"]
+
+
+def test_the_cli_trains_resnet20_with_100_classes_on_cifar100(cifar100_root, no_network, monkeypatch, tmp_path):
+    import json
+
+    from scattn.__main__ import _model_factory, build_parser, main
+
+    args = build_parser().parse_args(["train", "--data", "cifar100"])
+    assert _model_factory(args)("se").fc.out_features == 100
+    monkeypatch.setenv("SCATTN_DATA", str(cifar100_root))
+    out = tmp_path / "run.json"
+    code = main(["train", "--data", "cifar100", "--profile", "smoke", "--epochs", "1", "--attention", "se",
+                 "--quiet", "--json", str(out), "--device", "cpu"])
+    assert code == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert len(rows) == 1 and rows[0]["test_acc"] is not None
