@@ -3,7 +3,8 @@
 In a scratch course directory, `nbgrader generate_assignment` turns solutions into student
 versions, then `nbgrader autograde` scores three submissions per assignment: the solution
 itself (full marks on the autograder tests), the generated student version and the course's
-own exercises/ notebook (zero on every graded cell). Written answers (ex06) are manually
+own exercises/ notebook (zero on every graded cell), and for ex01 an exercise whose check
+cell was edited to print success (zero: autograde restores read-only cells). Written answers (ex06) are manually
 graded: the solution's is left for the instructor, an untouched stub scores zero.
 
 Needs nbgrader (`pip install -e .[grading]`; `make test-nbgrader` installs it and runs this).
@@ -62,6 +63,13 @@ def course(tmp_path_factory) -> Path:
         for student, folder in submissions.items():
             (course / "submitted" / student / assignment).mkdir(parents=True)
             shutil.copy(folder / f"{name}.ipynb", course / "submitted" / student / assignment)
+        if assignment == "ex01":  # an unfinished exercise whose check cell was "fixed" by hand
+            nb = nbformat.read(ROOT / "exercises" / f"{name}.ipynb", as_version=4)
+            for cell in nb.cells:
+                if cell.metadata.get("nbgrader", {}).get("grade_id") == "check-spatial_attention":
+                    cell.source = "print('All checks passed.')"
+            (course / "submitted" / "edited" / assignment).mkdir(parents=True)
+            nbformat.write(nb, course / "submitted" / "edited" / assignment / f"{name}.ipynb")
         nbgrader(course, "autograde", assignment, "--create")
     return course
 
@@ -115,6 +123,11 @@ def test_an_unfinished_exercise_scores_zero(course, assignment, student):
     graded = _graded(assignment, "check") | _graded(assignment, "written")
     assert {g: grades[g][0] for g in graded} == {g: 0 for g in graded}
     assert not any(grades[g][2] for g in graded), "an untouched stub needs no manual grade"
+
+
+def test_autograde_restores_an_edited_check(course):
+    # The check cell is read-only: autograde runs the source's check, which fails on the stub.
+    assert _grades(course, "ex01", "edited")["check-spatial_attention"][0] == 0
 
 
 def test_grade_ids_and_points_come_from_the_markers():
