@@ -75,3 +75,15 @@ def test_make_lab_starts_jupyterlab_and_prints_the_address(tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(lab.pid, signal.SIGKILL)
                 lab.wait()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
+def test_make_lab_passes_allow_root_only_to_root(tmp_path):
+    # The same recipe, printed (make -n) for root and for an ordinary user (nobody).
+    def recipe(*prefix):
+        done = subprocess.run([*prefix, "make", "-n", "--no-print-directory", "lab", f"VENV={tmp_path}"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+    assert "--allow-root" in recipe()
+    assert "--allow-root" not in recipe("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
