@@ -72,10 +72,10 @@ def lab(tmp_path_factory):
     port, token = _free_port(), "scattn-browser-test"
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
            "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "ws"),
-           "SCATTN_PROFILE": "cpu",
+           "SCATTN_PROFILE": os.environ.get("SCATTN_BROWSER_PROFILE", "cpu"),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    # A learner's kernel: the "cpu" profile, and no CI variable (notebooks show their explorer
-    # only outside CI and the smoke profile).
+    # A learner's kernel: the "cpu" profile (SCATTN_BROWSER_PROFILE to change), and no CI
+    # variable: the explorer shows its widgets only outside CI and the smoke profile.
     env.pop("CI", None)
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={served}",
@@ -233,12 +233,13 @@ def _explorer_figure(page) -> str:
 
 
 def _wait_for_new_figure(page, before: str, what: str) -> str:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         imgs = page.locator(".widget-interact .jp-OutputArea-output img")
         if imgs.count() and imgs.last.get_attribute("src") != before:
             return imgs.last.get_attribute("src")
         time.sleep(0.25)
+    _shot(page, "failed_explorer")
     raise AssertionError(f"the explorer's figure did not change after {what}")
 
 
@@ -262,10 +263,11 @@ def test_the_explorer_renders_as_widgets_and_answers_every_control(page, lab):
     _shot(page, f"4_{path.stem}_slider_moved")
     for i in range(2):
         select = dropdowns.nth(i)
-        options = select.locator("option").all_inner_texts()
+        options = select.locator("option").evaluate_all("options => options.map(o => o.value)")  # not labels: nbsp
         assert len(options) > 1, f"dropdown {i} has only {options}"
         current = select.input_value()
         select.select_option(next(o for o in options if o != current))
+        assert select.input_value() != current
         figure = _wait_for_new_figure(page, figure, f"choosing another option in dropdown {i}")
         _shot(page, f"5_{path.stem}_dropdown_{i}_changed")
 
