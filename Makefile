@@ -72,4 +72,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_attention.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache build/site build/browser
