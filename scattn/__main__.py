@@ -130,7 +130,7 @@ def _loaders(args: argparse.Namespace, cfg):
 
 def _fit_options(args: argparse.Namespace) -> dict:
     return {"lr": args.lr, "optimizer": args.optimizer, "schedule": args.schedule,
-            "label_smoothing": args.label_smoothing, "quiet": args.quiet}
+            "label_smoothing": args.label_smoothing, "quiet": args.quiet, "compile": args.compile}
 
 
 def _write_json(path: str | None, payload) -> None:
@@ -160,6 +160,9 @@ def _train(args: argparse.Namespace) -> int:
     _write_json(args.json, {"attention": args.attention, "seed": args.seed, "rows": history.rows,
                             "interrupted": history.interrupted})
     if history.interrupted:
+        kept = (f"{args.checkpoint_dir} keeps epoch {len(history)}: run the same command to resume"
+                if args.checkpoint_dir and len(history) else "no checkpoint was saved")
+        print(f"scattn train: interrupted; {kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
     last = history.final
     acc = last["test_acc"] if last["test_acc"] is not None else last["train_acc"]
@@ -275,6 +278,8 @@ def _add_common(p: argparse.ArgumentParser, budget: bool = False) -> None:
                    help="start over even if --checkpoint-dir holds a checkpoint (it is overwritten)")
     r.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.add_argument("--compile", action="store_true",
+                   help="torch.compile the model (pays off on long runs; docs/performance.md measures it)")
     if budget:
         r.add_argument("--budget", type=_positive_float, metavar="SECONDS",
                        help="equal-time table at this much training time; default: what the "

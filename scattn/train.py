@@ -231,6 +231,7 @@ def fit(
     quiet: bool = False,
     desc: str | None = None,
     leave: bool = True,
+    compile: bool = False,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs; return its :class:`History`.
 
@@ -250,12 +251,15 @@ def fit(
     epoch (a finished run returns at once), and a checkpoint of another run (other
     model, data, seed or hyperparameters) is a :class:`CheckpointError` naming the
     differences. Ctrl-C keeps the last checkpoint and returns the history so far
-    with ``interrupted=True``. ``callbacks`` get each epoch's row after its checkpoint.
+    with ``interrupted=True``. ``quiet`` turns the progress bar off; what was
+    loaded from or kept on disk is always said. ``callbacks`` get each epoch's row after its checkpoint.
 
     A non-finite loss stops the run at once with a FloatingPointError (the last
     checkpoint stays good). A training batch of one example is skipped: BatchNorm
     cannot normalise a single value per channel. ``amp`` (autocast: bfloat16, or
     float16 with loss scaling) and ``channels_last`` default to on with CUDA.
+    ``compile=True`` runs the model through ``torch.compile`` (the first steps pay
+    for the compilation; the checkpoint keeps the plain model's weights).
     """
     _check_options(optimizer, schedule, lr, label_smoothing, warmup, grad_clip)
     seed = None if seed is None else check_seed("seed", seed)
@@ -263,6 +267,7 @@ def fit(
     epochs, steps = _epochs(epochs, policy.device), _steps(train_loader)
     lr = DEFAULT_LR[optimizer] if lr is None else float(lr)
     policy.prepare(model)
+    net = torch.compile(model) if compile else model  # shares model's parameters
     if seed is not None:
         seed_everything(seed)
         for g in _loader_generators(train_loader):
@@ -280,7 +285,7 @@ def fit(
                                 grad_clip=grad_clip, seed=seed)
         parts = {"model": model, "optimizer": opt, "scheduler": sched, "scaler": scaler}
         checkpoint = Checkpoint(checkpoint_dir, identity, parts, train_loader)
-        history.rows = _resume(checkpoint, epochs, quiet) if resume else []
+        history.rows = _resume(checkpoint, epochs) if resume else []
     start = len(history.rows)
     bar = tqdm(total=epochs * steps, initial=start * steps, desc=desc or "fit", unit="batch",
                disable=quiet, leave=leave, dynamic_ncols=True)
@@ -297,7 +302,7 @@ def fit(
                 if y.numel() < 2:
                     continue  # BatchNorm cannot normalise one example; the next shuffle includes it
                 with policy.autocast():
-                    logits = model(x)
+                    logits = net(x)
                     loss = criterion(logits.float(), y)
                 if not torch.isfinite(loss):
                     raise FloatingPointError(
@@ -326,7 +331,7 @@ def fit(
                    "seconds": seconds, "elapsed": seconds + (history.rows[-1]["elapsed"] if history.rows else 0.0),
                    "lr": opt.param_groups[0]["lr"]}
             if test_loader is not None:
-                scores = evaluate(model, test_loader, policy=policy)
+                scores = evaluate(net, test_loader, policy=policy)
                 row["test_loss"], row["test_acc"] = scores["loss"], scores["accuracy"]
                 bar.set_postfix_str(f"epoch {epoch + 1}/{epochs} loss {row['train_loss']:.3f} "
                                     f"acc {row['train_acc']:.3f} test {row['test_acc']:.3f}")
@@ -339,20 +344,19 @@ def fit(
         history.interrupted = True
     finally:
         bar.close()
-    if history.interrupted and not quiet:
+    if history.interrupted:  # said even when quiet: what is on disk matters
         print(f"interrupted during epoch {epoch + 1}/{epochs}{_kept(checkpoint, len(history))}")
     return history
 
 
-def _resume(checkpoint: Checkpoint, epochs: int, quiet: bool) -> list[dict[str, Any]]:
+def _resume(checkpoint: Checkpoint, epochs: int) -> list[dict[str, Any]]:
     """The history rows of the run ``checkpoint`` holds (its states loaded back), or none."""
     restored = checkpoint.restore()
     if restored is None:
         return []
     done, rows = restored
-    if not quiet:
-        state = "finished" if done >= epochs else f"resuming at epoch {done + 1}/{epochs}"
-        print(f"loaded {checkpoint.path}: {done} epoch(s) done, {state}")
+    state = "finished" if done >= epochs else f"resuming at epoch {done + 1}/{epochs}"
+    print(f"loaded {checkpoint.path}: {done} epoch(s) done, {state}")  # said even when quiet
     return rows
 
 

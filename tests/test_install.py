@@ -50,6 +50,50 @@ def installed(python: Path) -> Path:
     return python
 
 
+def setup_cell() -> str:
+    from scattn.authoring import setup_source
+
+    return setup_source()
+
+
+def test_the_setup_cell_with_an_unreachable_source_says_what_to_do(venv):
+    result = run(venv, setup_cell(), env={**os.environ, "SCATTN_SOURCE": "git+https://scattn.invalid/nowhere"})
+    assert result.returncode != 0
+    assert "pip could not install scattn from git+https://scattn.invalid/nowhere" in result.stdout
+    assert "Other ways in: set os.environ['SCATTN_SOURCE']" in result.stdout
+    assert "CalledProcessError" not in result.stderr and "subprocess.py" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "RuntimeError: scattn is not installed (source: git+https://scattn.invalid/nowhere); see the lines above")
+
+
+def test_the_setup_cell_installs_from_a_local_repository_and_imports_without_a_restart(venv):
+    """The cell's exact code, with the source overridden to a git repository of this checkout
+    (its committed state): pip installs a plain copy and the same process imports it."""
+    code = setup_cell() + "\nprint('FROM', scattn.__file__)\n"
+    result = run(venv, code, env={**os.environ, "SCATTN_SOURCE": f"git+file://{ROOT}", "SCATTN_PROFILE": "smoke"})
+    assert result.returncode == 0, result.stderr
+    assert "Config(device=" in result.stdout and "warning" not in result.stdout
+    where = result.stdout.split("FROM", 1)[1].strip()
+    assert "site-packages" in where and str(ROOT) not in where  # installed, not editable
+    again = run(venv, setup_cell(), env={**os.environ, "SCATTN_SOURCE": "git+https://scattn.invalid/nowhere"})
+    assert again.returncode == 0  # installed now: the cell does not reinstall
+
+
+def test_the_setup_cell_warns_about_a_stale_install(venv):
+    python = installed(venv)
+    stale = setup_cell().replace(f'WRITTEN_FOR = "{scattn_version()}"', 'WRITTEN_FOR = "99.0"')
+    assert stale != setup_cell()
+    result = run(python, stale, env={**os.environ, "SCATTN_PROFILE": "smoke"})
+    assert result.returncode == 0, result.stderr
+    assert f"warning: scattn {scattn_version()} is installed but this notebook expects 99.0" in result.stdout
+
+
+def scattn_version() -> str:
+    from scattn.authoring import package_version
+
+    return package_version()
+
+
 def test_every_public_module_imports_without_the_dev_extra(venv):
     python = installed(venv)
     result = run(python, """

@@ -426,3 +426,17 @@ def test_a_last_batch_of_one_trains_for_every_mechanism(name):
     data = DataLoader(blobs(17), batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(0))
     h = fit(SmallCNN(name, num_classes=2, widths=(8, 16)), data, epochs=1, seed=0, quiet=True)
     assert len(h) == 1 and math.isfinite(h[0]["train_loss"])
+
+
+def test_compiled_training_matches_eager_and_checkpoints_the_plain_model(tmp_path):
+    train, test = loaders()
+    torch.manual_seed(0)
+    eager = tiny("se")
+    h_eager = fit(eager, train, test, epochs=1, seed=0, quiet=True)
+    torch.manual_seed(0)
+    compiled = tiny("se")
+    h_compiled = fit(compiled, train, test, epochs=1, seed=0, quiet=True, compile=True, checkpoint_dir=tmp_path)
+    assert h_compiled[0]["train_loss"] == pytest.approx(h_eager[0]["train_loss"], rel=1e-4)
+    assert h_compiled[0]["test_acc"] == pytest.approx(h_eager[0]["test_acc"], abs=1 / 48)
+    saved = load_checkpoint(tmp_path / CHECKPOINT_NAME)["state"]["model"]
+    assert set(saved) == set(compiled.state_dict())  # no "_orig_mod." prefix: loads into a plain model
