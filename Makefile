@@ -54,7 +54,7 @@ SUDO := $(if $(IS_ROOT),,sudo)
 test-browser: $(VENV)/.scattn-browser-installed
 	@test -x /usr/bin/chromium && fc-list | grep -q "CJK" || \
 		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk)
-	SCATTN_BROWSER_TEST=1 SCATTN_PROFILE=smoke $(BIN)/python -m pytest -p no:randomly -v tests/test_browser.py
+	SCATTN_BROWSER_TEST=1 $(BIN)/python -m pytest -p no:randomly -v tests/test_browser.py
 
 # nbgrader for real: generate_assignment and autograde in a scratch course (tests/test_nbgrader.py).
 test-nbgrader: $(VENV)/.scattn-grading-installed
