@@ -133,8 +133,12 @@ def main(argv=None) -> None:
     parser.add_argument("--epochs", type=int, default=3, help="epochs per run; the first is reported apart")
     parser.add_argument("--n-train", type=int, default=cpu.n_train, help="canvases (default: the cpu profile's)")
     parser.add_argument("--batch-size", type=int, default=cpu.batch_size)
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice); on a shared, "
+                        "loaded machine 1 thread avoids OpenMP's collapse under oversubscription")
     parser.add_argument("--write", type=Path, help="replace the bench_training section of this markdown file")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.epochs < 2 or args.rounds < 1:
         parser.error("--epochs must be at least 2 (the first is compile time) and --rounds at least 1")
     started = datetime.datetime.now(datetime.timezone.utc)
