@@ -119,7 +119,7 @@ def markdown(rows: list[dict], args, loads: tuple[float, float], started: dateti
         f"{args.epochs} epochs per variant, round-robin. Steady = median of the epochs after the first "
         f"({rows[0]['n_epochs']} per variant). Compile = first epoch − steady epoch: cold in the first "
         f"round, warm (tracing again, kernels reused from memory) in later ones. "
-        f"Machine: {cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads; "
+        f"Machine: {cpu_name()}, {os.cpu_count()} cores, torch threads: {torch.get_num_threads()}; "
         f"load average {loads[0]:.2f} at the start, {loads[1]:.2f} at the end. "
         f"Python {platform.python_version()}, torch {torch.__version__}."
     )
