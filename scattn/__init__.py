@@ -4,6 +4,7 @@ from .attention import (
     BAM,
     CBAM,
     SCSE,
+    AdditiveSpatial,
     ChannelAttention,
     CoordinateAttention,
     EfficientChannelAttention,
@@ -22,6 +23,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Config",
     "setup",
+    "AdditiveSpatial",
     "BAM",
     "CBAM",
     "ChannelAttention",
