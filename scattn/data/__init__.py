@@ -1,6 +1,7 @@
 """The course's data: offline tasks made from scikit-learn's digits, CIFAR-10, sample photos.
 
 - :func:`cluttered_digits` (``digits.py``): one digit among fragments of others.
+- :func:`spotlight_digits` (``spotlight.py``): several digits under lights; name the brightest-lit one.
 - :func:`cifar10` (``cifar.py``): through torchvision, with a clear offline error.
 - :func:`sample_photos` (``photos.py``): photos that ship with scikit-image.
 
@@ -21,6 +22,7 @@ from .digits import (
 )
 from .photos import PHOTOS, sample_photos
 from .sources import TEST_FRACTION, source_split
+from .spotlight import SpotlightDigits, spotlight_digits, spotlight_digits_loaders
 
 __all__ = [
     "CANVAS_SIZE",
@@ -34,6 +36,7 @@ __all__ = [
     "PHOTOS",
     "TEST_FRACTION",
     "ClutteredDigits",
+    "SpotlightDigits",
     "cifar10",
     "cifar10_loaders",
     "cifar10_transform",
@@ -41,4 +44,6 @@ __all__ = [
     "cluttered_digits_loaders",
     "sample_photos",
     "source_split",
+    "spotlight_digits",
+    "spotlight_digits_loaders",
 ]
