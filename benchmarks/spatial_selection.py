@@ -14,6 +14,7 @@ average pooling and a linear layer. Variants (the same slot, the same place):
   spatial-bn    the same with the BatchNorm the CBAM authors' code puts after the conv
   spatial-add   F + f^{7×7}([avg; max]): the same map added (scattn.AdditiveSpatial)
   spatial-add-relu  ReLU(F + f^{7×7}([avg; max])): added, then a ReLU that can cut
+  conv1         one extra conv-BN-ReLU layer, 1×1 (32 → 32): a layer more, no wider view
   conv3         one extra conv-BN-ReLU layer, 3×3 (32 → 32)
   conv7         one extra conv-BN-ReLU layer, 7×7: the gate's receptive field
 
@@ -47,7 +48,8 @@ from scattn import AdditiveSpatial, SpatialAttention
 from scattn.data import spotlight_digits_loaders
 from scattn.train import fit
 
-VARIANTS = ("none", "spatial-1x1", "spatial", "spatial-bn", "spatial-add", "spatial-add-relu", "conv3", "conv7")
+VARIANTS = ("none", "spatial-1x1", "spatial", "spatial-bn", "spatial-add", "spatial-add-relu", "conv1", "conv3",
+            "conv7")
 KERNEL = 7  # CBAM's k
 
 # Each design: data arguments for spotlight_digits, epochs, and the variants it ran.
@@ -66,7 +68,7 @@ DESIGNS = {
                       variants=VARIANTS),
     # The recognition ceiling: one digit, one bar; nothing to select.
     "one-digit": dict(data=dict(n_digits=1, contrast=(0.2, 1.0), cue_margin=0.0), epochs=20,
-                      variants=("none", "spatial", "conv3")),
+                      variants=("none", "spatial", "conv1", "conv3")),
 }
 
 
@@ -84,8 +86,8 @@ def slot(variant: str, channels: int) -> nn.Module:
         return AdditiveSpatial(KERNEL)
     if variant == "spatial-add-relu":
         return nn.Sequential(AdditiveSpatial(KERNEL), nn.ReLU())
-    if variant in ("conv3", "conv7"):
-        k = 3 if variant == "conv3" else KERNEL
+    if variant in ("conv1", "conv3", "conv7"):
+        k = {"conv1": 1, "conv3": 3, "conv7": KERNEL}[variant]
         return nn.Sequential(nn.Conv2d(channels, channels, k, padding=k // 2, bias=False),
                              nn.BatchNorm2d(channels), nn.ReLU())
     raise ValueError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
@@ -130,7 +132,7 @@ def run(variant: str, design: dict, seed: int, epochs: int, n_train: int, n_test
     ds = test.dataset
     correct = pred == ds.labels
     named = (ds.classes == pred[:, None]).any(dim=1)
-    return {
+    return {**gate_where(model, ds),
         "variant": variant, "seed": seed, "accuracy": correct.float().mean().item(),
         "named": named.float().mean().item(),
         "chose": (correct.sum() / named.sum().clamp(min=1)).item(),
@@ -138,6 +140,28 @@ def run(variant: str, design: dict, seed: int, epochs: int, n_train: int, n_test
         "params": sum(p.numel() for p in model.slot.parameters()),
         "wall_s": wall, "cpu_s": cpu, "load": os.getloadavg()[0],
     }
+
+
+def gate_where(model: SelectionCNN, ds) -> dict:
+    """For a gate: its mean value over the answer's digit and over the other digits' (test canvases).
+
+    The 10×10 map is read back at the canvas's resolution (each cell covers 4×4 pixels)
+    and averaged inside each digit's box. Empty for variants without a gate.
+    """
+    if not isinstance(model.slot, SpatialAttention) or ds.classes.shape[1] < 2:
+        return {}
+    with torch.no_grad():
+        maps = torch.cat([model.slot.attention_map(model.features(x)) for x in ds.images.split(256)])
+    size = ds.images.shape[-1]
+    maps = nn.functional.interpolate(maps, size=(size, size), mode="nearest")[:, 0]  # (N, 1, 10, 10) -> (N, S, S)
+    n, k = ds.classes.shape
+    inside = torch.zeros(n, k)
+    for j in range(k):
+        for i, (x0, y0, x1, y1) in enumerate(ds.boxes[:, j].tolist()):
+            inside[i, j] = maps[i, y0:y1, x0:x1].mean()
+    answer = inside[torch.arange(n), ds.target]
+    others = (inside.sum(dim=1) - answer) / (k - 1)
+    return {"gate_answer": answer.mean().item(), "gate_others": others.mean().item()}
 
 
 def criterion(rows: list[dict], seeds: Sequence[int], gain: float = 5.0) -> tuple[bool, list[str]]:
@@ -209,6 +233,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Test accuracy %:\n\n" + markdown(rows, args.seeds))
         print("\nNames a digit that is on the canvas, %:\n\n" + markdown(rows, args.seeds, "named"))
         print("\nOf those, the right one, %:\n\n" + markdown(rows, args.seeds, "chose"))
+        gated = [r for r in rows if "gate_answer" in r]
+        if gated:
+            print("\nMean gate value over the answer's digit / over the other digits (test canvases):\n")
+            for r in gated:
+                print(f"- {r['variant']}, seed {r['seed']}: {r['gate_answer']:.3f} / {r['gate_others']:.3f} "
+                      f"(ratio {r['gate_answer'] / max(r['gate_others'], 1e-12):.1f})")
         ok, lines = criterion(rows, args.seeds)
         print("\nCriterion (CBAM's gate ≥ 5 points over none and ahead of every control, on every seed): "
               + ("HELD" if ok else "NOT HELD"))
