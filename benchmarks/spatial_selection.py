@@ -66,6 +66,12 @@ DESIGNS = {
     # The design fixed for the final runs: four lit, dimmer digits, a smaller margin, longer training.
     "spotlight": dict(data=dict(n_digits=4, contrast=(0.2, 1.0), cue_margin=0.15), epochs=20,
                       variants=VARIANTS),
+    # The bars out of the plain network's view: 9 rows from their digits (above in the top row,
+    # below in the bottom row) on a 48×48 canvas, beyond the 15-pixel receptive field of any
+    # position on a digit, within the 7×7 gate's reach.
+    "far-bar": dict(data=dict(n_digits=4, canvas_size=48, cue_gap=9, bars="outside", contrast=(0.2, 1.0),
+                              cue_margin=0.15),
+                    epochs=20, variants=("none", "spatial", "spatial-add-relu", "conv1", "conv3", "conv7")),
     # The recognition ceiling: one digit, one bar; nothing to select.
     "one-digit": dict(data=dict(n_digits=1, contrast=(0.2, 1.0), cue_margin=0.0), epochs=20,
                       variants=("none", "spatial", "conv1", "conv3")),

@@ -93,6 +93,20 @@ def test_contrast_is_independent_of_the_bars():
     assert ds.contrasts.min() >= 0.2 and ds.contrasts.max() <= 1.0
 
 
+def test_bars_outside_sit_above_the_top_row_and_below_the_bottom_row():
+    gap = 9
+    ds = small(n=60, canvas_size=48, cue_gap=gap, bars="outside")
+    for i in range(len(ds)):
+        for k in range(4):
+            x0, y0, x1, y1 = ds.boxes[i, k].tolist()
+            left = x0 + (spotlight.DIGIT_SIZE - CUE_WIDTH) // 2
+            top = y0 - gap - CUE_HEIGHT if y0 < 24 else y1 + gap
+            bar = ds.images[i, 1, top:top + CUE_HEIGHT, left:left + CUE_WIDTH]
+            assert torch.allclose(bar, torch.full_like(bar, round(ds.cues[i, k].item() * 255) / 255))
+    # No bar lies between the two rows of digits.
+    assert ds.images[:, 1, 12:36].abs().sum() == 0
+
+
 def test_one_lit_keeps_only_the_answers_bar():
     ds = small(n=100, lights="one")
     lit = ds.cues > 0
@@ -122,7 +136,7 @@ def test_same_arguments_same_canvases_other_seed_other_canvases():
 def test_cache_is_written_once_and_read_back(tmp_path, monkeypatch):
     first = data.spotlight_digits("train", 32, root=tmp_path)
     (path,) = sorted((tmp_path / "spotlight_digits").iterdir())
-    for part in ("train", "n32", "k4", "gap3", "contrast0.2-1", "margin0.15", "lights-all", "seed0"):
+    for part in ("train", "n32", "k4", "gap3", "contrast0.2-1", "margin0.15", "lights-all", "bars-below", "seed0"):
         assert part in path.name
     monkeypatch.setattr(spotlight, "_generate", lambda *a, **k: pytest.fail("regenerated despite a cache"))
     again = data.spotlight_digits("train", 32, root=tmp_path)
@@ -160,6 +174,7 @@ def test_loaders(tmp_path):
         (dict(cue_range=(0.9, 0.2)), "cue_range must satisfy"),
         (dict(cue_margin=0.8), "cue_margin must be"),
         (dict(lights="some"), "unknown lights 'some'"),
+        (dict(bars="left"), "unknown bars 'left'"),
         (dict(seed=-1), "seed must be an integer >= 0"),
     ],
 )

@@ -42,6 +42,7 @@ CONTRAST = (0.2, 1.0)  # a digit's ink is multiplied by a uniform draw from this
 CUE_RANGE = (0.2, 1.0)  # a bar's brightness is a uniform draw from this range
 CUE_MARGIN = 0.15  # the brightest bar beats the runner-up by at least this much
 LIGHTS = ("all", "one")  # every digit lit, the brightest wins; or only the answer lit
+BARS = ("below", "outside")  # every bar below its digit; or above it in the grid's top row
 DEFAULT_COUNTS = {"train": 4000, "test": 1000}
 FORMAT_VERSION = 1  # bump when generation changes, so old cache files are not reused
 
@@ -105,6 +106,7 @@ def spotlight_digits(
     cue_range: tuple[float, float] = CUE_RANGE,
     cue_margin: float = CUE_MARGIN,
     lights: str = "all",
+    bars: str = "below",
     seed: int = 0,
     root: str | os.PathLike | None = None,
     cache: bool = True,
@@ -120,7 +122,9 @@ def spotlight_digits(
     of a canvas have different classes and come from the ``split``'s side of the
     shared source split (:func:`scattn.data.source_split`), so no handwritten digit
     is in both splits. ``lights="one"`` keeps only the answer's bar (the others are
-    dark): selection by presence, on/off, instead of a contest. With ``n_digits=1``
+    dark): selection by presence, on/off, instead of a contest. ``bars="outside"`` puts
+    the top row's bars above their digits, so that with a large ``cue_gap`` no bar
+    lies between two digits. With ``n_digits=1``
     the task is just naming one digit: the ceiling a network's recognition sets.
 
     The same arguments always give the same canvases; with ``cache=True`` they are
@@ -133,7 +137,7 @@ def spotlight_digits(
     n = DEFAULT_COUNTS[split] if n is None else n
     params = dict(canvas_size=canvas_size, digit_size=digit_size, n_digits=n_digits, cue_gap=cue_gap,
                   contrast=_pair("contrast", contrast), cue_range=_pair("cue_range", cue_range),
-                  cue_margin=cue_margin, lights=lights, seed=seed)
+                  cue_margin=cue_margin, lights=lights, bars=bars, seed=seed)
     _check_params(n, **params)
     if not cache:
         return _as_dataset(_generate(split, n, **params), split, params)
@@ -180,9 +184,12 @@ def _pair(name, value) -> tuple[float, float]:
     return lo, hi
 
 
-def _check_params(n, canvas_size, digit_size, n_digits, cue_gap, contrast, cue_range, cue_margin, lights, seed) -> None:
+def _check_params(n, canvas_size, digit_size, n_digits, cue_gap, contrast, cue_range, cue_margin, lights, bars,
+                  seed) -> None:
     if lights not in LIGHTS:
         raise ValueError(f"unknown lights {lights!r}; expected one of {', '.join(map(repr, LIGHTS))}")
+    if bars not in BARS:
+        raise ValueError(f"unknown bars {bars!r}; expected one of {', '.join(map(repr, BARS))}")
     for name, value in [("n", n), ("canvas_size", canvas_size), ("digit_size", digit_size)]:
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -210,7 +217,7 @@ def _check_params(n, canvas_size, digit_size, n_digits, cue_gap, contrast, cue_r
 
 
 def _generate(split, n, canvas_size, digit_size, n_digits, cue_gap, contrast, cue_range, cue_margin, lights,
-              seed) -> dict:
+              bars, seed) -> dict:
     images8, labels8 = source_digits()
     train_idx, test_idx = source_split(seed)
     pool = train_idx if split == "train" else test_idx
@@ -241,7 +248,12 @@ def _generate(split, n, canvas_size, digit_size, n_digits, cue_gap, contrast, cu
 
     where = np.argsort(rng.random((n, 4)), axis=1)[:, :K]  # (N, K) distinct cells of the 2×2 grid
     x0 = (where % 2) * cell + rng.integers(0, cell - d + 1, (n, K))
+    # A bar below its digit, or (bars="outside") above it in the top row, so that no bar
+    # ever lies between two digits.
+    above = (where // 2 == 0) if bars == "outside" else np.zeros((n, K), dtype=bool)
     y0 = (where // 2) * cell + rng.integers(0, cell - (d + cue_gap + CUE_HEIGHT) + 1, (n, K))
+    y0 = y0 + above * (CUE_HEIGHT + cue_gap)
+    bar_y = np.where(above, y0 - cue_gap - CUE_HEIGHT, y0 + d + cue_gap)
 
     ink = np.zeros((n, S, S), dtype=np.float32)
     light = np.zeros((n, S, S), dtype=np.float32)
@@ -250,7 +262,7 @@ def _generate(split, n, canvas_size, digit_size, n_digits, cue_gap, contrast, cu
     for k in range(K):
         paste(ink, digits[picks[:, k]] * contrasts[:, k, None, None], y0[:, k], x0[:, k])
         # The bar: cells do not overlap, so a plain write is enough.
-        by = (y0[:, k] + d + cue_gap)[:, None, None]  # (N, 1, 1)
+        by = bar_y[:, k, None, None]  # (N, 1, 1)
         bx = (x0[:, k] + (d - CUE_WIDTH) // 2)[:, None, None]
         light[np.arange(n)[:, None, None], by + rows, bx + cols] = cues[:, k, None, None]
 
@@ -283,13 +295,13 @@ def _as_dataset(arrays: dict, split: str, params: dict) -> SpotlightDigits:
 
 
 def _cache_name(split, n, canvas_size, digit_size, n_digits, cue_gap, contrast, cue_range, cue_margin, lights,
-                seed) -> str:
+                bars, seed) -> str:
     return (
         f"spotlight-digits-v{FORMAT_VERSION}-{split}-n{n}-canvas{canvas_size}-digit{digit_size}-k{n_digits}"
         f"-gap{cue_gap}-contrast{contrast[0]:g}-{contrast[1]:g}-cue{cue_range[0]:g}-{cue_range[1]:g}"
-        f"-margin{cue_margin:g}-lights-{lights}-seed{seed}.npz"
+        f"-margin{cue_margin:g}-lights-{lights}-bars-{bars}-seed{seed}.npz"
     )
 
 
-__all__ = ["CONTRAST", "CUE_MARGIN", "CUE_RANGE", "LIGHTS", "SpotlightDigits", "spotlight_digits",
+__all__ = ["BARS", "CONTRAST", "CUE_MARGIN", "CUE_RANGE", "LIGHTS", "SpotlightDigits", "spotlight_digits",
            "spotlight_digits_loaders"]
