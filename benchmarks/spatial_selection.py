@@ -197,7 +197,8 @@ def markdown(rows: list[dict], seeds: Sequence[int], key: str = "accuracy") -> s
     lines = [head, "|" + "---|" * (len(seeds) + 4)]
     for v in variants:
         vals = [100 * by[v, s][key] for s in seeds]
-        diffs = "" if v == "none" or ("none", seeds[0]) not in by else ", ".join(f"{100 * (by[v, s][key] - by['none', s][key]):+.1f}" for s in seeds)
+        diffs = "" if v == "none" or ("none", seeds[0]) not in by else ", ".join(
+            f"{100 * (by[v, s][key] - by['none', s][key]):+.1f}" for s in seeds)
         lines.append(f"| {v} | {by[v, seeds[0]]['params']:,} | " + " | ".join(f"{x:.1f}" for x in vals)
                      + f" | {statistics.mean(vals):.1f} | {diffs} |")
     return "\n".join(lines)
