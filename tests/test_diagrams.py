@@ -159,3 +159,9 @@ def test_bad_names_and_options(name, options, message):
 
 def test_names_are_forgiving_like_the_registry():
     assert isinstance(diagram(" CBAM "), Figure)
+
+
+def test_plots_diagram_is_the_same_function():
+    from scattn import plots
+
+    assert plots.diagram is diagram
