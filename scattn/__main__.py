@@ -1,5 +1,8 @@
 """Command line: ``scattn doctor | train | compare | bench | course``.
 
+Under ``torchrun --nproc-per-node N -m scattn train ...`` (or ``compare``) the
+processes share each run (scattn.distributed): rank 0 alone prints and writes.
+
 Exit codes: 0 done, 2 usage error (bad arguments), 1 the command failed (the
 message says why; ``SCATTN_DEBUG=1`` shows the traceback), 130 interrupted by
 Ctrl-C (a training run keeps its last checkpoint).
@@ -53,14 +56,17 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace):
-    """setup() with the profile and the sizes given on the command line."""
+    """setup() with the profile and the sizes given on the command line; under torchrun, join its ranks."""
+    from . import distributed
     from .runtime import setup
 
     overrides = {k: getattr(args, k) for k in ("n_train", "n_test", "epochs", "batch_size")
                  if getattr(args, k, None) is not None}
     if getattr(args, "seeds", None):
         overrides["seeds"] = tuple(args.seeds)
-    return setup(seed=getattr(args, "seed", 0) or 0, profile=args.profile, device=args.device, **overrides)
+    cfg = setup(seed=getattr(args, "seed", 0) or 0, profile=args.profile, device=args.device, **overrides)
+    distributed.join(distributed.device(cfg.device))
+    return cfg
 
 
 def _writable(option: str, path: str | None, directory: bool) -> None:
@@ -117,15 +123,19 @@ def _model_factory(args: argparse.Namespace):
 
 
 def _loaders(args: argparse.Namespace, cfg):
+    """The train and test loaders; under torchrun rank 0 downloads or generates the data first."""
+    from .distributed import main_first
+
     p = cfg.profile
-    if args.data == "cifar10":
-        from .data import cifar10_loaders
+    with main_first():
+        if args.data == "cifar10":
+            from .data import cifar10_loaders
 
-        return cifar10_loaders(p.batch_size)
-    from .data import cluttered_digits_loaders
+            return cifar10_loaders(p.batch_size)
+        from .data import cluttered_digits_loaders
 
-    return cluttered_digits_loaders(p.n_train, p.n_test, p.batch_size, seed=args.data_seed,
-                                    canvas_size=args.canvas_size, n_distractors=args.distractors)
+        return cluttered_digits_loaders(p.n_train, p.n_test, p.batch_size, seed=args.data_seed,
+                                        canvas_size=args.canvas_size, n_distractors=args.distractors)
 
 
 def _fit_options(args: argparse.Namespace) -> dict:
@@ -134,8 +144,10 @@ def _fit_options(args: argparse.Namespace) -> dict:
 
 
 def _write_json(path: str | None, payload) -> None:
-    """Strict JSON (no bare NaN or Infinity), written atomically."""
-    if path:
+    """Strict JSON (no bare NaN or Infinity), written atomically (under torchrun: by rank 0)."""
+    from .distributed import is_main
+
+    if path and is_main():
         from .runtime import atomic_write
 
         text = json.dumps(payload, indent=1, allow_nan=False)
@@ -369,8 +381,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
+    from .distributed import quiet_unless_main
+
     try:
-        return args.func(args)
+        with quiet_unless_main():  # under torchrun rank 0 alone prints results; every rank prints errors
+            return args.func(args)
     except UsageError as e:
         print(f"scattn {args.command}: error: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -23,8 +23,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import distributed
 from .bench import count_flops, count_params
-from .runtime import check_seed, choose_profile, get_device, seed_everything
+from .runtime import check_seed, choose_profile, seed_everything
 from .table import Table
 from .train import History, fit
 
@@ -147,7 +148,7 @@ def compare(
     landing on one. ``checkpoint_dir`` gets one subdirectory per run, so an
     interrupted comparison resumes where it stopped. Other keywords go to :func:`fit`.
     """
-    dev = get_device(device)
+    dev = distributed.device(device)  # under torchrun: this rank's GPU
     profile = choose_profile(dev)
     seeds = tuple(check_seed("each seed", s) for s in (profile.seeds if seeds is None else seeds))
     attentions = tuple(attentions)
@@ -169,7 +170,8 @@ def compare(
 
     histories: dict[str, list[History]] = {a: [] for a in attentions}
     cost: dict[str, tuple[int, int]] = {}
-    runs = tqdm(total=len(attentions) * len(seeds), desc="compare", unit="run", disable=quiet)
+    runs = tqdm(total=len(attentions) * len(seeds), desc="compare", unit="run",
+                disable=quiet or not distributed.is_main())
     try:
         for seed in seeds:
             for name in attentions:

@@ -13,7 +13,8 @@ records how the recipes compared on the course's task.
 
 Checkpoints and resuming live in :mod:`scattn.checkpoint`; the device and the
 number format (mixed precision, channels_last) are decided once per run by
-:func:`scattn.runtime.precision`. ``compare`` (several variants over seeds) is in
+:func:`scattn.runtime.precision`; several processes under ``torchrun`` share a run
+through :mod:`scattn.distributed`. ``compare`` (several variants over seeds) is in
 :mod:`scattn.compare`.
 """
 
@@ -30,6 +31,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import distributed
 from .checkpoint import CHECKPOINT_NAME, Checkpoint, CheckpointError, load_checkpoint, run_identity, save_checkpoint
 from .checkpoint import loader_generators as _loader_generators
 from .runtime import Precision, check_seed, choose_profile, precision, seed_everything, train_mode
@@ -260,18 +262,26 @@ def fit(
     float16 with loss scaling) and ``channels_last`` default to on with CUDA.
     ``compile=True`` runs the model through ``torch.compile`` (the first steps pay
     for the compilation; the checkpoint keeps the plain model's weights).
+
+    Under ``torchrun --nproc-per-node N`` each process trains its share of every
+    batch with DistributedDataParallel (:mod:`scattn.distributed`): the loader's
+    batch size is the global batch, rank 0 alone shows progress and writes the
+    checkpoint, every rank returns the same history. ``callbacks`` run on every rank.
     """
     _check_options(optimizer, schedule, lr, label_smoothing, warmup, grad_clip)
     seed = None if seed is None else check_seed("seed", seed)
-    policy = precision(device, amp, channels_last)
+    policy = precision(distributed.device(device), amp, channels_last)
     epochs, steps = _epochs(epochs, policy.device), _steps(train_loader)
     lr = DEFAULT_LR[optimizer] if lr is None else float(lr)
     policy.prepare(model)
+    ranks = distributed.join(policy.device)  # under torchrun: this process's rank; alone: rank 0 of 1
     net = torch.compile(model) if compile else model  # shares model's parameters
+    ddp = ranks.wrap(net)  # DistributedDataParallel under torchrun (it averages the gradients), else net
     if seed is not None:
         seed_everything(seed)
         for g in _loader_generators(train_loader):
             g.manual_seed(seed)  # a loader's own generator too: same seed, same batches, even on reuse
+    batches, test_part = ranks.shard(train_loader, seed), ranks.shard_eval(test_loader)  # this rank's share
     opt = make_optimizer(model, optimizer, lr, weight_decay, momentum)
     sched = make_schedule(opt, schedule, lr, epochs * steps, warmup)
     scaler = torch.amp.GradScaler(policy.device.type, enabled=policy.loss_scaling)
@@ -282,27 +292,28 @@ def fit(
         identity = run_identity(model, train_loader, epochs=epochs, lr=lr, optimizer=optimizer,
                                 schedule=schedule, steps_per_epoch=steps, weight_decay=weight_decay,
                                 momentum=momentum, warmup=warmup, label_smoothing=label_smoothing,
-                                grad_clip=grad_clip, seed=seed)
+                                grad_clip=grad_clip, seed=seed, **ranks.identity())
         parts = {"model": model, "optimizer": opt, "scheduler": sched, "scaler": scaler}
         checkpoint = Checkpoint(checkpoint_dir, identity, parts, train_loader)
-        history.rows = _resume(checkpoint, epochs) if resume else []
+        history.rows = _resume(checkpoint, epochs, ranks) if resume else []
     start = len(history.rows)
     bar = tqdm(total=epochs * steps, initial=start * steps, desc=desc or "fit", unit="batch",
-               disable=quiet, leave=leave, dynamic_ncols=True)
+               disable=quiet or not ranks.main, leave=leave, dynamic_ncols=True)
     epoch = start
     try:
         for epoch in range(start, epochs):
             model.train()
+            ranks.set_epoch(batches, epoch)
             loss_sum = torch.zeros((), device=policy.device, dtype=torch.float64)
             correct = torch.zeros((), device=policy.device, dtype=torch.int64)
             seen, t0 = 0, time.perf_counter()
-            for step, batch in enumerate(train_loader):
+            for step, batch in enumerate(batches):
                 bar.update(1)
                 x, y = policy.batch(batch)
                 if y.numel() < 2:
                     continue  # BatchNorm cannot normalise one example; the next shuffle includes it
                 with policy.autocast():
-                    logits = net(x)
+                    logits = ddp(x)
                     loss = criterion(logits.float(), y)
                 if not torch.isfinite(loss):
                     raise FloatingPointError(
@@ -320,43 +331,48 @@ def fit(
                 loss_sum += loss.detach() * y.numel()
                 correct += (logits.detach().argmax(1) == y).sum()
                 seen += y.numel()
-                if not quiet and (step % 10 == 0 or step == steps - 1):  # .item() syncs CUDA: not every step
+                if not bar.disable and (step % 10 == 0 or step == steps - 1):  # .item() syncs CUDA: not every step
                     bar.set_postfix_str(f"epoch {epoch + 1}/{epochs} loss {loss_sum.item() / seen:.3f} "
                                         f"acc {correct.item() / seen:.3f}", refresh=False)
             if policy.device.type == "cuda":
                 torch.cuda.synchronize(policy.device)
             seconds = time.perf_counter() - t0
+            loss_sum, correct, seen = ranks.sum(loss_sum, correct, seen)  # over the whole global batches
+            ranks.sync_buffers(model)  # rank 0's BatchNorm statistics, the ones its checkpoint keeps
             row = {"epoch": epoch + 1, "train_loss": loss_sum.item() / max(1, seen),
                    "train_acc": correct.item() / max(1, seen), "test_loss": None, "test_acc": None,
                    "seconds": seconds, "elapsed": seconds + (history.rows[-1]["elapsed"] if history.rows else 0.0),
                    "lr": opt.param_groups[0]["lr"]}
             if test_loader is not None:
-                scores = evaluate(net, test_loader, policy=policy)
+                scores = ranks.combine_scores(evaluate(net, test_part, policy=policy), test_part)
                 row["test_loss"], row["test_acc"] = scores["loss"], scores["accuracy"]
                 bar.set_postfix_str(f"epoch {epoch + 1}/{epochs} loss {row['train_loss']:.3f} "
                                     f"acc {row['train_acc']:.3f} test {row['test_acc']:.3f}")
             history.rows.append(row)
             if checkpoint is not None:
-                checkpoint.save(epoch + 1, history.rows)
+                ranks.on_main(checkpoint.save, epoch + 1, history.rows)  # the other ranks wait
             for cb in callbacks:
                 cb(row)
     except KeyboardInterrupt:
         history.interrupted = True
     finally:
         bar.close()
-    if history.interrupted:  # said even when quiet: what is on disk matters
+    if history.interrupted and ranks.main:  # said even when quiet: what is on disk matters
         print(f"interrupted during epoch {epoch + 1}/{epochs}{_kept(checkpoint, len(history))}")
     return history
 
 
-def _resume(checkpoint: Checkpoint, epochs: int) -> list[dict[str, Any]]:
-    """The history rows of the run ``checkpoint`` holds (its states loaded back), or none."""
+def _resume(checkpoint: Checkpoint, epochs: int, ranks: distributed.Ranks) -> list[dict[str, Any]]:
+    """The history rows of the run ``checkpoint`` holds (its states loaded back), or none.
+    Under torchrun every rank loads it, and all must find the same."""
     restored = checkpoint.restore()
+    ranks.check_resume(None if restored is None else restored[0], checkpoint.path)
     if restored is None:
         return []
     done, rows = restored
     state = "finished" if done >= epochs else f"resuming at epoch {done + 1}/{epochs}"
-    print(f"loaded {checkpoint.path}: {done} epoch(s) done, {state}")  # said even when quiet
+    if ranks.main:
+        print(f"loaded {checkpoint.path}: {done} epoch(s) done, {state}")  # said even when quiet
     return rows
 
 

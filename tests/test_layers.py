@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "scattn"
 LAYERS = [
     {"arguments", "table", "course"},
     {"runtime", "attention"},
-    {"data", "models", "checkpoint"},
+    {"data", "models", "checkpoint", "distributed", "timm_adapter"},
     {"train"},
     {"compare", "maps", "inspect", "bench"},
     {"plots", "diagrams", "checks"},

@@ -36,8 +36,42 @@ def test_setup_seeds_and_overrides(monkeypatch):
 
 def test_unknown_profile_names_the_choices(monkeypatch):
     monkeypatch.setenv("SCATTN_PROFILE", "tiny")
-    with pytest.raises(ValueError, match="unknown profile 'tiny'; expected one of smoke, cpu, gpu"):
+    with pytest.raises(ValueError, match=r"unknown profile 'tiny' \(from the SCATTN_PROFILE environment variable\); "
+                                         "expected one of smoke, cpu, gpu"):
         scattn.setup()
+    with pytest.raises(ValueError, match=r"unknown profile 'huge' \(from profile\)"):
+        scattn.setup(profile="huge")
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"epochs": 0}, "epochs must be a positive integer"),
+    ({"batch_size": 2.5}, "batch_size must be a positive integer"),
+    ({"seeds": (0, 0)}, "seeds must be distinct"),
+    ({"seeds": ()}, "seeds must be distinct and at least one"),
+    ({"seeds": 3}, "seeds must be a sequence"),
+    ({"seed": -1}, "seed must be an integer >= 0"),
+    ({"seed": 2**32}, r"seed must be an integer in \[0, 2\*\*32 - 1\]"),
+    ({"device": "gpu"}, "unknown device 'gpu'"),
+    ({"epoch": 3}, "setup\\(\\) cannot override epoch; profile fields are"),
+])
+def test_setup_checks_every_argument(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        scattn.setup(**kwargs)
+
+
+def test_the_device_normaliser_accepts_names_and_devices():
+    assert runtime.get_device("CPU") == runtime.get_device(torch.device("cpu")) == torch.device("cpu")
+
+
+def test_amp_dtype_is_float16_below_compute_capability_8(monkeypatch):
+    """A T4 (7.5) emulates bfloat16 slowly: it must train in float16 with a GradScaler."""
+    cuda = torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))
+    assert runtime.amp_dtype(cuda) == torch.float16
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (8, 0))
+    assert runtime.amp_dtype(cuda) == torch.bfloat16
+    policy = runtime.Precision(cuda, torch.float16)
+    assert policy.loss_scaling and not runtime.Precision(cuda, torch.bfloat16).loss_scaling
 
 
 def test_data_dir_follows_env(monkeypatch, tmp_path):
