@@ -10,8 +10,14 @@ lr 1e-2, weight decay 5e-4) on cluttered digits::
     PYTHONPATH=. python benchmarks/make_pretrained.py            # writes the file, prints its SHA-256
     PYTHONPATH=. python benchmarks/make_pretrained.py --check    # retrains, compares with the shipped file
 
-Recorded run (see docs/results_pretrained.md): RECORD_BELOW
 Then paste the printed hash into ``scattn.models.PRETRAINED_SHA256``.
+
+Recorded run (docs/results_pretrained.md): seed 0, data seed 0, 6,000 training and
+1,000 test canvases, 6 epochs, batch 128, 2 threads, torch 2.14.1+cu130 on the CPU,
+Python 3.11.7: test accuracy 0.9810, 330,939 bytes, SHA-256
+06bb6f12726a92bb763fdee43ecf3982b190e63b219fd60168e024ae8c32b54a. (17 min on the
+shared 2-core machine under a load average of 11-15; docs/results.md measured
+3.6 s per epoch for this network with the machine less loaded.)
 
 The file holds ``{"state_dict", "config", "meta"}``: tensors and plain values only,
 so ``torch.load(..., weights_only=True)`` reads it without running code.
@@ -75,7 +81,9 @@ def main() -> None:
     if args.check:
         shipped = torch.load(OUT, map_location="cpu", weights_only=True)["state_dict"]
         worst = max((shipped[k].float() - v.float()).abs().max().item() for k, v in payload["state_dict"].items())
-        print(f"largest |difference| from the shipped weights: {worst:.3g}")
+        same = digest == hashlib.sha256(OUT.read_bytes()).hexdigest()
+        print(f"largest |difference| from the shipped weights: {worst:.3g}; "
+              f"{'the same file, byte for byte' if same else 'a different file'}")
         return
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_bytes(raw)
