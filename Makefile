@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.scattn-installed
 
-.PHONY: install lab test test-fast notebooks exercises bench clean
+.PHONY: install lab site test test-fast test-browser test-nbgrader notebooks exercises bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,20 +16,49 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# Extras on top of [dev], each installed the first time a target needs it.
+$(VENV)/.scattn-%-installed: pyproject.toml | $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,$*]"
+	touch $@
+
+# JupyterLab on 127.0.0.1 (LAB_IP=0.0.0.0 to reach it from outside a container); it refuses
+# to run as root unless told it may, so --allow-root is passed exactly when we are root.
+LAB_IP   ?= 127.0.0.1
+LAB_PORT ?= 8888
+IS_ROOT  := $(filter 0,$(shell id -u))
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	@echo "Starting JupyterLab in $(CURDIR), showing notebooks/. Open the address it prints below,"
+	@echo "http://$(LAB_IP):PORT/lab/tree/notebooks?token=..., in your browser (the port moves up if"
+	@echo "$(LAB_PORT) is taken). Ctrl-C twice stops it."
+	$(BIN)/jupyter lab --ip=$(LAB_IP) --port=$(LAB_PORT) --no-browser $(if $(IS_ROOT),--allow-root) \
+		--ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks
+
+# The course website (Jupyter Book 1), strict: a warning is an error. Serve build/site/_build/html/.
+site: $(VENV)/.scattn-site-installed
+	$(BIN)/python docs/_ext/scattn_site.py build/site
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 # The whole suite: lint, then unit, property and cross-checks, and nbval (strict) on the
 # course notebooks, the solutions and the exercises, all in the smoke profile.
-test: $(STAMP)
+test: $(VENV)/.scattn-site-installed
 	$(BIN)/ruff check scattn tests benchmarks
 	SCATTN_PROFILE=smoke $(BIN)/python -m pytest -n 2 --dist loadfile $(NBVAL) tests notebooks solutions exercises
 
 # Only the Python tests, no notebooks.
 test-fast: $(STAMP)
 	SCATTN_PROFILE=smoke $(BIN)/python -m pytest -n 2 tests
+
+# JupyterLab in a real browser: Debian's Chromium driven by Playwright (tests/test_browser.py).
+SUDO := $(if $(IS_ROOT),,sudo)
+test-browser: $(VENV)/.scattn-browser-installed
+	@test -x /usr/bin/chromium && fc-list | grep -q "CJK" || \
+		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk)
+	SCATTN_BROWSER_TEST=1 $(BIN)/python -m pytest -p no:randomly -v tests/test_browser.py
+
+# nbgrader for real: generate_assignment and autograde in a scratch course (tests/test_nbgrader.py).
+test-nbgrader: $(VENV)/.scattn-grading-installed
+	SCATTN_PROFILE=smoke $(BIN)/python -m pytest -p no:randomly -v tests/test_nbgrader.py
 
 # Execute every notebook in place so committed outputs come from a real run (cpu or gpu profile).
 notebooks: $(STAMP)
@@ -43,4 +72,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_attention.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache build/site build/browser

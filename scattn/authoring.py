@@ -10,6 +10,8 @@ Colab badges and setup cells, exercises built from solutions, notebook runs:
   :func:`build_exercises` replaces each region by ``raise NotImplementedError()``,
   clears outputs, and tags ``raises-exception`` on every cell that needs unfinished
   code, so a fresh exercise runs cleanly under nbval.
+- Solutions and exercises carry nbgrader's cell metadata, derived from the same markers
+  (:mod:`scattn.grading`), so nbgrader generates and autogrades them as they are.
 - :func:`run` executes notebooks in place (nbclient) so committed outputs are real.
 """
 
@@ -24,6 +26,8 @@ from importlib import metadata
 from pathlib import Path
 
 import nbformat
+
+from .grading import stamp_nbgrader
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -210,11 +214,22 @@ def exercise_from_solution(nb):
 
 def build_exercises(solutions: Path = ROOT / "solutions", exercises: Path = ROOT / "exercises",
                     check: bool = False) -> list[Path]:
-    """Write exercises/ from solutions/; with ``check``, only list the files that are out of date."""
+    """Write exercises/ from solutions/; with ``check``, only list the files that are out of date.
+
+    Each solution first gets nbgrader's cell metadata from its markers (scattn.grading), which
+    the exercise inherits: both are notebooks nbgrader can generate from and autograde.
+    """
     stale = []
     for src in sorted(Path(solutions).glob("*.ipynb")):
         dst = Path(exercises) / src.name
-        ex = exercise_from_solution(nbformat.read(src, as_version=4))
+        solution = nbformat.read(src, as_version=4)
+        stamp_nbgrader(solution)
+        text = nbformat.writes(solution) + "\n"
+        if src.read_text() != text:
+            stale.append(src)
+            if not check:
+                src.write_text(text)
+        ex = exercise_from_solution(solution)
         stamp_notebook(ex, dst)
         text = nbformat.writes(ex) + "\n"
         if not dst.exists() or dst.read_text() != text:

@@ -33,11 +33,18 @@ def venv(tmp_path_factory) -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
     python = env / "bin" / "python"
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    *runtime_dependencies()], check=True)
+                    *runtime_dependencies()], check=True, env=clean_env())
     return python
 
 
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without what would reach into the checkout (PYTHONPATH)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return {**env, **extra}
+
+
 def run(python: Path, code: str, **kwargs) -> subprocess.CompletedProcess:
+    kwargs["env"] = {k: v for k, v in kwargs.get("env", clean_env()).items() if k != "PYTHONPATH"}
     return subprocess.run([str(python), "-c", textwrap.dedent(code)], capture_output=True, text=True,
                           cwd=kwargs.pop("cwd", "/"), **kwargs)
 
@@ -46,7 +53,7 @@ def installed(python: Path) -> Path:
     """scattn installed from the checkout (a plain install, as a wheel would be), once."""
     if run(python, "import scattn").returncode != 0:
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps",
-                        "--disable-pip-version-check", str(ROOT)], check=True)
+                        "--disable-pip-version-check", str(ROOT)], check=True, env=clean_env())
     return python
 
 
@@ -57,7 +64,7 @@ def setup_cell() -> str:
 
 
 def test_the_setup_cell_with_an_unreachable_source_says_what_to_do(venv):
-    result = run(venv, setup_cell(), env={**os.environ, "SCATTN_SOURCE": "git+https://scattn.invalid/nowhere"})
+    result = run(venv, setup_cell(), env={**clean_env(), "SCATTN_SOURCE": "git+https://scattn.invalid/nowhere"})
     assert result.returncode != 0
     assert "pip could not install scattn from git+https://scattn.invalid/nowhere" in result.stdout
     assert "Other ways in: set os.environ['SCATTN_SOURCE']" in result.stdout
@@ -70,12 +77,12 @@ def test_the_setup_cell_installs_from_a_local_repository_and_imports_without_a_r
     """The cell's exact code, with the source overridden to a git repository of this checkout
     (its committed state): pip installs a plain copy and the same process imports it."""
     code = setup_cell() + "\nprint('FROM', scattn.__file__)\n"
-    result = run(venv, code, env={**os.environ, "SCATTN_SOURCE": f"git+file://{ROOT}", "SCATTN_PROFILE": "smoke"})
+    result = run(venv, code, env={**clean_env(), "SCATTN_SOURCE": f"git+file://{ROOT}", "SCATTN_PROFILE": "smoke"})
     assert result.returncode == 0, result.stderr
     assert "Config(device=" in result.stdout and "warning" not in result.stdout
     where = result.stdout.split("FROM", 1)[1].strip()
     assert "site-packages" in where and str(ROOT) not in where  # installed, not editable
-    again = run(venv, setup_cell(), env={**os.environ, "SCATTN_SOURCE": "git+https://scattn.invalid/nowhere"})
+    again = run(venv, setup_cell(), env={**clean_env(), "SCATTN_SOURCE": "git+https://scattn.invalid/nowhere"})
     assert again.returncode == 0  # installed now: the cell does not reinstall
 
 
@@ -83,7 +90,7 @@ def test_the_setup_cell_warns_about_a_stale_install(venv):
     python = installed(venv)
     stale = setup_cell().replace(f'WRITTEN_FOR = "{scattn_version()}"', 'WRITTEN_FOR = "99.0"')
     assert stale != setup_cell()
-    result = run(python, stale, env={**os.environ, "SCATTN_PROFILE": "smoke"})
+    result = run(python, stale, env={**clean_env(), "SCATTN_PROFILE": "smoke"})
     assert result.returncode == 0, result.stderr
     assert f"warning: scattn {scattn_version()} is installed but this notebook expects 99.0" in result.stdout
 
@@ -114,9 +121,10 @@ def test_every_public_module_imports_without_the_dev_extra(venv):
 
 def test_the_cli_works_and_course_tooling_says_it_needs_the_dev_extra(venv):
     python = installed(venv)
-    doctor = subprocess.run([str(python), "-m", "scattn", "doctor"], capture_output=True, text=True, cwd="/")
+    doctor = subprocess.run([str(python), "-m", "scattn", "doctor"], capture_output=True, text=True, cwd="/",
+                            env=clean_env())
     assert doctor.returncode == 0 and "torch" in doctor.stdout, doctor.stderr
     course = subprocess.run([str(python), "-m", "scattn", "course", "build"], capture_output=True, text=True,
-                            cwd="/")
+                            cwd="/", env=clean_env())
     assert course.returncode == 2
     assert "needs the dev extra" in course.stderr and "Traceback" not in course.stderr
