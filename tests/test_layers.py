@@ -24,7 +24,7 @@ LAYERS = [
     {"train"},
     {"compare", "maps", "inspect", "bench"},
     {"plots", "diagrams", "checks"},
-    {"__main__", "authoring", "__init__"},
+    {"__main__", "authoring", "grading", "__init__"},
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 
