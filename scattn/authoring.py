@@ -105,9 +105,15 @@ def _tagged(nb, tag):
     return [i for i, c in enumerate(nb.cells) if tag in c.metadata.get("tags", [])]
 
 
+# What ipykernel installs as the default kernel: a notebook saved with anything else is
+# marked modified by JupyterLab as soon as it opens.
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
 def stamp_notebook(nb, path: Path) -> bool:
-    """Put the badge first and refresh the setup cell; True if anything changed."""
+    """Put the badge first, refresh the setup cell, set the standard kernelspec; True if anything changed."""
     before = json.dumps(nb, sort_keys=True)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
     badge = nbformat.v4.new_markdown_cell(badge_source(path), metadata={"tags": [BADGE_TAG]})
     found = _tagged(nb, BADGE_TAG)
     if found:
@@ -129,6 +135,8 @@ def drift(paths) -> list[str]:
             problems.append(f"{path}: the first cell is not the generated Colab badge")
         if len(setups) != 1 or nb.cells[setups[0]].source != setup_source():
             problems.append(f"{path}: no setup cell, or it differs from the generated one")
+        if nb.metadata.get("kernelspec") != KERNELSPEC:
+            problems.append(f"{path}: kernelspec is not ipykernel's default {KERNELSPEC}")
     return problems
 
 
@@ -244,6 +252,26 @@ def build_exercises(solutions: Path = ROOT / "solutions", exercises: Path = ROOT
 
 # ---- running notebooks ---------------------------------------------------------------------
 
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+WIDGET_FALLBACK = ("[an interactive widget: it renders where the notebook runs (JupyterLab, Colab) or "
+                   "where its saved state is shown (the course website); run the cell to use it]")
+
+
+def readable_widget_fallbacks(nb) -> int:
+    """Replace the text shown where a widget cannot render (``interactive(children=(IntSlider(...``)
+    by a sentence; the widget itself and its saved state are kept. Returns how many changed."""
+    changed = 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            text = "".join(data.get("text/plain", ""))
+            # A widget's repr, not a progress bar's text (tqdm's fallback reads well as it is).
+            if WIDGET_MIME in data and re.match(r"\w+\((children|value|description|layout)=", text):
+                data["text/plain"] = WIDGET_FALLBACK
+                changed += 1
+    return changed
+
+
 def run(paths, timeout: int = 1800, kernel: str = "python3") -> dict[str, float]:
     """Execute notebooks in place on a fresh kernel each; return seconds per notebook."""
     from nbclient import NotebookClient
@@ -252,9 +280,10 @@ def run(paths, timeout: int = 1800, kernel: str = "python3") -> dict[str, float]
     for path in map(Path, paths):
         nb = nbformat.read(path, as_version=4)
         start = time.perf_counter()
-        NotebookClient(nb, timeout=timeout, kernel_name=kernel,
+        NotebookClient(nb, timeout=timeout, kernel_name=kernel, store_widget_state=True,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
         seconds[path.name] = time.perf_counter() - start
+        readable_widget_fallbacks(nb)
         nbformat.write(nb, path)
         print(f"{path}: {seconds[path.name]:.0f} s ({os.environ.get('SCATTN_PROFILE', 'default')} profile)",
               flush=True)

@@ -1,8 +1,15 @@
-"""Look inside a trained model: its attention maps, where they peak, and a saliency baseline.
+"""Look inside a trained model: its attention maps, where they peak, and how well they localise.
 
     maps = capture_attention(model, images)      # {"stages.0.0.attention.spatial.gate": (N, 1, H, W), ...}
     where = spatial_map(maps)                    # (N, H, W), the deepest spatial map
     localisation_score(where, boxes, canvas_size=40)   # fraction of peaks inside the digit's box
+
+The peak score saturates on the course's canvases (a map only has to put its
+maximum somewhere on the digit), so it comes with a baseline that learned
+nothing, :func:`ink_density_map`, and with per-image measures that do not
+saturate: :func:`gate_mass_in_box`, :func:`digit_vs_fragment` and the deletion
+test :func:`deletion_drop`; :func:`paired_difference` compares two of them
+image by image, and :func:`localisation_table` puts them side by side.
 
 Every attention module computes its map(s) through a :class:`scattn.Gate`; a
 forward hook on each gate records what the module multiplies by, in one forward
@@ -11,12 +18,17 @@ pass that runs exactly as usual.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .arguments import odd_kernel_size
 from .attention import Gate
 from .runtime import train_mode
+from .table import Table
 
 
 def _as_batch(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -169,5 +181,333 @@ def gradient_saliency(model: nn.Module, x: torch.Tensor, target: torch.Tensor | 
     return grad.abs().amax(dim=1).cpu()  # (N, C, H, W) -> (N, H, W)
 
 
-__all__ = ["capture_attention", "gradient_saliency", "localisation_score", "peak_positions",
-           "spatial_map", "spatial_maps"]
+# ----------------------------------------------------------------------------- localisation, measured properly
+
+
+def _canvas(canvas_size) -> tuple[int, int]:
+    h, w = (canvas_size, canvas_size) if isinstance(canvas_size, int) else tuple(canvas_size)
+    if not (isinstance(h, int) and isinstance(w, int) and h > 0 and w > 0):
+        raise ValueError(f"canvas_size must be a positive int or (height, width), got {canvas_size!r}")
+    return h, w
+
+
+def _maps3(maps, name: str = "maps") -> torch.Tensor:
+    maps = torch.as_tensor(maps).detach().float().cpu()
+    if maps.dim() == 4 and maps.shape[1] == 1:
+        maps = maps[:, 0]  # (N, 1, H, W) -> (N, H, W)
+    if maps.dim() != 3:
+        raise ValueError(f"{name} must be (N, H, W) (or (N, 1, H, W)), got shape {tuple(maps.shape)}")
+    return maps
+
+
+def upsample(maps, canvas_size) -> torch.Tensor:
+    """Maps (N, h, w) bilinearly upsampled to the canvas, (N, H, W), as :func:`peak_positions` does."""
+    maps = _maps3(maps)
+    h, w = _canvas(canvas_size)
+    if maps.shape[1:] == (h, w):
+        return maps
+    return F.interpolate(maps[:, None], size=(h, w), mode="bilinear", align_corners=False)[:, 0]
+
+
+def box_masks(boxes, canvas_size) -> torch.Tensor:
+    """(N, H, W) bool: True inside each box (x0, y0, x1, y1), x1 and y1 exclusive."""
+    boxes = torch.as_tensor(boxes).cpu()
+    if boxes.dim() != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"boxes must be (N, 4) as (x0, y0, x1, y1), got shape {tuple(boxes.shape)}")
+    h, w = _canvas(canvas_size)
+    ys, xs = torch.arange(h)[None, :, None], torch.arange(w)[None, None, :]
+    x0, y0, x1, y1 = (boxes[:, i, None, None] for i in range(4))
+    return (x0 <= xs) & (xs < x1) & (y0 <= ys) & (ys < y1)  # (N, H, W)
+
+
+def _check_n(what: str, n: int, expected: int) -> None:
+    if n != expected:
+        raise ValueError(f"{what}: expected one per map ({expected}), got {n}")
+
+
+def ink_density_map(images, box: int = 11) -> torch.Tensor:
+    """The no-learning baseline: the input blurred by a ``box``×``box`` mean filter, (N, H, W).
+
+    d(i, j) = (1 / box²) Σ_{|u|, |v| ≤ box // 2} x(i + u, j + v),  zero outside the canvas
+
+    Its peak is where the ink is densest. A digit has more ink than a fragment, so
+    this map already points at the digit on most canvases without any training:
+    any learned map should beat it. Images (N, C, H, W) are averaged over C first.
+    """
+    box = odd_kernel_size("box", box)
+    x = torch.as_tensor(images).detach().float().cpu()
+    if x.dim() == 4:
+        x = x.mean(dim=1)  # (N, C, H, W) -> (N, H, W)
+    if x.dim() != 3:
+        raise ValueError(f"images must be (N, C, H, W) or (N, H, W), got shape {tuple(x.shape)}")
+    return F.avg_pool2d(x[:, None], box, stride=1, padding=box // 2, count_include_pad=True)[:, 0]
+
+
+def gate_mass_in_box(maps, boxes, canvas_size, *, relative: bool = False) -> torch.Tensor:
+    """Per image, the share of the map's mass that lies inside the digit's box: (N,) in [0, 1].
+
+    mass = Σ_{box} m / Σ_{canvas} m,  m the map upsampled to the canvas (it must be ≥ 0)
+
+    A map spread evenly scores the box's share of the canvas (18² / 40² ≈ 0.20 on
+    the default canvases); one that is zero outside the box scores 1. A sigmoid gate
+    never reaches 0, so its mass stays near the area share even when it ranks every
+    position well: ``relative=True`` subtracts each map's minimum first, judging
+    where the map's *variation* lies. An image whose map has no mass gets NaN.
+    """
+    m = upsample(maps, canvas_size)
+    inside = box_masks(boxes, canvas_size)
+    _check_n("boxes", inside.shape[0], m.shape[0])
+    low = m.amin(dim=(1, 2))
+    if not relative and (low < 0).any():
+        raise ValueError(
+            f"gate_mass_in_box needs non-negative maps (a mass), got a minimum of {low.min().item():.3g}: "
+            "take .abs() or .clamp(min=0), or pass relative=True"
+        )
+    if relative:
+        m = m - low[:, None, None]
+    total = m.sum(dim=(1, 2))
+    return torch.where(total > 0, (m * inside).sum(dim=(1, 2)) / total, torch.full_like(total, math.nan))
+
+
+def digit_vs_fragment(maps, images, boxes, *, ink: float = 0.25) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image, the map's mean on the digit's ink and on the fragments' ink: two (N,) tensors.
+
+    Ink is a pixel brighter than ``ink``; inside the digit's box it is the digit's,
+    outside it a fragment's (fragments never overlap the digit's box). The map is
+    upsampled to the canvas. A map that tells the digit from the clutter is higher
+    on the first; a gate that does not is equal on both. NaN where an image has no
+    fragment ink (or no digit ink).
+    """
+    x = torch.as_tensor(images).detach().float().cpu()
+    if x.dim() == 4:
+        x = x.mean(dim=1)  # (N, C, H, W) -> (N, H, W)
+    if x.dim() != 3:
+        raise ValueError(f"images must be (N, C, H, W) or (N, H, W), got shape {tuple(x.shape)}")
+    m = upsample(maps, tuple(x.shape[1:]))
+    _check_n("images", x.shape[0], m.shape[0])
+    inside = box_masks(boxes, tuple(x.shape[1:]))
+    _check_n("boxes", inside.shape[0], m.shape[0])
+    inked = x > ink
+
+    def mean_on(mask: torch.Tensor) -> torch.Tensor:
+        count = mask.sum(dim=(1, 2))
+        total = (m * mask).sum(dim=(1, 2))
+        return torch.where(count > 0, total / count.clamp(min=1), torch.full_like(total, math.nan))
+
+    return mean_on(inked & inside), mean_on(inked & ~inside)
+
+
+@dataclass
+class Deletion:
+    """What deleting part of each canvas did to a model's predictions.
+
+    ``accuracy``: on the intact images; ``accuracy_map``: after deleting the region
+    the map ranks highest; ``accuracy_random``: after deleting random regions of
+    the same size. ``correct*``: per image, for paired tests (McNemar). ``inside*``:
+    per image, the share of the deleted pixels that lay in the digit's box (when
+    boxes were given). ``pixels``: how many pixels each deletion removed.
+    """
+
+    accuracy: float
+    accuracy_map: float
+    accuracy_random: float
+    correct: torch.Tensor
+    correct_map: torch.Tensor
+    correct_random: torch.Tensor
+    pixels: int
+    inside_map: torch.Tensor | None = None
+    inside_random: torch.Tensor | None = None
+
+    @property
+    def drop_map(self) -> float:
+        return self.accuracy - self.accuracy_map
+
+    @property
+    def drop_random(self) -> float:
+        return self.accuracy - self.accuracy_random
+
+    def __str__(self) -> str:
+        return (f"Deletion({self.pixels} px per image: accuracy {self.accuracy:.3f} intact, "
+                f"{self.accuracy_map:.3f} with the map's top region deleted, "
+                f"{self.accuracy_random:.3f} with a random region deleted)")
+
+
+DELETION_MODES = ("square", "pixels")
+
+
+def deletion_masks(maps, canvas_size, fraction: float, mode: str = "square", seed: int = 0):
+    """(by the map, at random): two (N, H, W) bool masks of the pixels to delete.
+
+    ``mode="square"``: the square of side round(√(fraction·H·W)) that holds the most
+    of the map (the highest-gated region), against a square of the same side at a
+    uniformly random place. ``mode="pixels"``: the k = round(fraction·H·W) pixels the map ranks
+    highest, against k pixels drawn at random. Random draws come from ``seed``.
+    """
+    if mode not in DELETION_MODES:
+        raise ValueError(f"unknown deletion mode {mode!r}; expected one of {', '.join(DELETION_MODES)}")
+    if not (isinstance(fraction, (int, float)) and 0 < fraction < 1):
+        raise ValueError(f"fraction is the share of the canvas to delete, in (0, 1); got {fraction!r}")
+    m = upsample(maps, canvas_size)
+    n, h, w = m.shape
+    g = torch.Generator().manual_seed(seed)
+    if mode == "pixels":
+        k = max(1, round(fraction * h * w))
+        top = m.flatten(1).topk(k, dim=1).indices  # (N, k)
+        rand = torch.rand(n, h * w, generator=g).topk(k, dim=1).indices
+        by_map = torch.zeros(n, h * w, dtype=torch.bool).scatter_(1, top, True).view(n, h, w)
+        at_random = torch.zeros(n, h * w, dtype=torch.bool).scatter_(1, rand, True).view(n, h, w)
+        return by_map, at_random
+    side = max(1, min(h, w, round(math.sqrt(fraction * h * w))))
+    # The square holding the most map: a side × side mean at every placement; among the
+    # placements that tie, the one centred nearest the map's peak.
+    sums = F.avg_pool2d(m[:, None], side, stride=1)[:, 0]  # (N, H - side + 1, W - side + 1)
+    top = sums >= sums.amax(dim=(1, 2), keepdim=True) - 1e-6 * sums.abs().amax(dim=(1, 2), keepdim=True)
+    peak = peak_positions(m, (h, w)).float()  # (N, 2) as (x, y)
+    cy = torch.arange(sums.shape[1]).float()[None, :, None] + (side - 1) / 2
+    cx = torch.arange(sums.shape[2]).float()[None, None, :] + (side - 1) / 2
+    far = (cx - peak[:, 0, None, None]) ** 2 + (cy - peak[:, 1, None, None]) ** 2  # (N, H', W')
+    best = torch.where(top, -far, torch.tensor(-math.inf)).flatten(1).argmax(dim=1)
+    x0, y0 = best % sums.shape[2], best // sums.shape[2]
+    rx = torch.randint(0, w - side + 1, (n,), generator=g)
+    ry = torch.randint(0, h - side + 1, (n,), generator=g)
+    by_map = box_masks(torch.stack([x0, y0, x0 + side, y0 + side], dim=1), (h, w))
+    at_random = box_masks(torch.stack([rx, ry, rx + side, ry + side], dim=1), (h, w))
+    return by_map, at_random
+
+
+def _predict(model: nn.Module, images: torch.Tensor, batch_size: int) -> torch.Tensor:
+    p = next(model.parameters(), None)
+    device = p.device if p is not None else torch.device("cpu")
+    out = []
+    with torch.no_grad(), train_mode(model, False):
+        for chunk in images.split(batch_size):
+            out.append(model(chunk.to(device)).argmax(dim=1).cpu())
+    return torch.cat(out)
+
+
+def deletion_drop(model: nn.Module, images, labels, maps, boxes=None, *, fraction: float = 0.1,
+                  mode: str = "square", fill: float = 0.0, seed: int = 0, batch_size: int = 250) -> Deletion:
+    """The deletion test: delete what the map ranks highest, and as much at random; compare accuracies.
+
+    If a map shows what the model uses, deleting its top region (``fraction`` of the
+    canvas, see :func:`deletion_masks`) costs more accuracy than deleting a random
+    region of the same size. Deleted pixels are set to ``fill`` (0: the canvas's
+    background). images (N, C, H, W), labels (N,), maps (N, h, w) at any resolution;
+    ``boxes`` (N, 4) adds how much of each deletion fell on the digit's box.
+    """
+    x = torch.as_tensor(images).detach().float().cpu()
+    if x.dim() != 4:
+        raise ValueError(f"images must be (N, C, H, W), got shape {tuple(x.shape)}")
+    y = torch.as_tensor(labels).cpu().reshape(-1)
+    m = _maps3(maps)
+    _check_n("maps", m.shape[0], x.shape[0])
+    _check_n("labels", y.shape[0], x.shape[0])
+    by_map, at_random = deletion_masks(m, tuple(x.shape[2:]), fraction, mode, seed)
+    correct = _predict(model, x, batch_size) == y
+    correct_map = _predict(model, x.masked_fill(by_map[:, None], fill), batch_size) == y
+    correct_random = _predict(model, x.masked_fill(at_random[:, None], fill), batch_size) == y
+    result = Deletion(correct.float().mean().item(), correct_map.float().mean().item(),
+                      correct_random.float().mean().item(), correct, correct_map, correct_random,
+                      int(by_map[0].sum()))
+    if boxes is not None:
+        inside = box_masks(boxes, tuple(x.shape[2:]))
+        _check_n("boxes", inside.shape[0], x.shape[0])
+        result.inside_map = (by_map & inside).sum(dim=(1, 2)) / by_map.sum(dim=(1, 2))
+        result.inside_random = (at_random & inside).sum(dim=(1, 2)) / at_random.sum(dim=(1, 2))
+    return result
+
+
+# ----------------------------------------------------------------------------- paired comparisons
+
+
+@dataclass
+class PairedDifference:
+    """Per-image differences a − b and the paired t-test on them.
+
+    mean and sd of the differences, n images, t = mean / (sd / √n), p two-sided,
+    ``wins`` and ``losses``: images where a is above / below b.
+    """
+
+    mean: float
+    sd: float
+    n: int
+    t: float
+    p: float
+    wins: int
+    losses: int
+
+    def __str__(self) -> str:
+        return (f"a − b = {self.mean:+.4f} (sd {self.sd:.4f}, n = {self.n}; a higher on {self.wins}, "
+                f"lower on {self.losses}); paired t = {self.t:.2f}, p = {self.p:.2g}")
+
+
+def paired_difference(a, b) -> PairedDifference:
+    """Compare two per-image scores of the same images, image by image (paired t-test).
+
+    a, b: (N,) scores in the same image order, e.g. the gate's and the ink
+    baseline's :func:`gate_mass_in_box`. Images where either is NaN are left out.
+    (A local helper: the package's seed-level tests are in ``scattn.stats`` where
+    it exists; this one needs only ``scipy.stats``.)
+    """
+    from scipy import stats
+
+    a = torch.as_tensor(a, dtype=torch.float64).cpu().reshape(-1)
+    b = torch.as_tensor(b, dtype=torch.float64).cpu().reshape(-1)
+    if a.shape != b.shape:
+        raise ValueError(f"a and b need one score per image each, got {a.numel()} and {b.numel()}")
+    keep = ~(a.isnan() | b.isnan())
+    d = (a - b)[keep]
+    n = d.numel()
+    if n < 2:
+        raise ValueError(f"a paired test needs at least 2 images with both scores, got {n}")
+    sd = d.std().item()
+    t, p = (math.nan, math.nan) if sd == 0 else stats.ttest_1samp(d.numpy(), 0.0)
+    return PairedDifference(d.mean().item(), sd, n, float(t), float(p), int((d > 0).sum()), int((d < 0).sum()))
+
+
+def mcnemar_p(correct_a, correct_b) -> float:
+    """McNemar's exact two-sided p-value for two sets of per-image right/wrong on the same images."""
+    from scipy import stats
+
+    a = torch.as_tensor(correct_a, dtype=torch.bool).reshape(-1)
+    b = torch.as_tensor(correct_b, dtype=torch.bool).reshape(-1)
+    if a.shape != b.shape:
+        raise ValueError(f"correct_a and correct_b need one entry per image each, got {a.numel()} and {b.numel()}")
+    only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
+    if only_a + only_b == 0:
+        return 1.0
+    return float(stats.binomtest(min(only_a, only_b), only_a + only_b, 0.5).pvalue)
+
+
+def localisation_table(named_maps: dict, images, boxes, *, ink: float = 0.25) -> Table:
+    """Every measure for every map, one row each: the table notebooks and docs print.
+
+    ``named_maps``: {label: (N, h, w) map}. Columns: ``peak`` (:func:`localisation_score`),
+    ``mass`` and ``mass − min`` (:func:`gate_mass_in_box`, plain and ``relative``),
+    ``on digit`` / ``on fragments`` (:func:`digit_vs_fragment`, means over images)
+    and their ratio, computed per image and averaged.
+    """
+    x = torch.as_tensor(images).detach().float().cpu()
+    size = tuple(x.shape[-2:])
+    rows = []
+    for label, maps in named_maps.items():
+        m = _maps3(maps, str(label))
+        digit, fragment = digit_vs_fragment(m, x, boxes, ink=ink)
+        rows.append({
+            "map": str(label),
+            "peak": localisation_score(m, boxes, size),
+            "mass": gate_mass_in_box(m, boxes, size).nanmean().item() if m.min() >= 0 else math.nan,
+            "mass − min": gate_mass_in_box(m, boxes, size, relative=True).nanmean().item(),
+            "on digit": digit.nanmean().item(),
+            "on fragments": fragment.nanmean().item(),
+            "digit / fragment": (digit / fragment).nanmean().item(),
+        })
+    fmt = {c: (lambda v: "–" if v is None or v != v else f"{v:.3f}") for c in
+           ("peak", "mass", "mass − min", "on digit", "on fragments", "digit / fragment")}
+    return Table(rows, formats=fmt)
+
+
+__all__ = ["DELETION_MODES", "Deletion", "PairedDifference", "box_masks", "capture_attention", "deletion_drop",
+           "deletion_masks", "digit_vs_fragment", "gate_mass_in_box", "gradient_saliency", "ink_density_map",
+           "localisation_score", "localisation_table", "mcnemar_p", "paired_difference", "peak_positions",
+           "spatial_map", "spatial_maps", "upsample"]

@@ -345,6 +345,96 @@ def add_attention(model: nn.Module, name: str, **kwargs) -> nn.Module:
     return model
 
 
+# --------------------------------------------------------------------------------------
+# Retrofitting the course's own networks, and the shipped pretrained SmallCNN
+# --------------------------------------------------------------------------------------
+
+
+def retrofit_attention(model: nn.Module, name: str, **kwargs) -> nn.Module:
+    """Put attention ``name`` into every :class:`BasicBlock`'s empty attention slot, in place.
+
+    The course's counterpart of :func:`add_attention` for :class:`SmallCNN` and the
+    CIFAR ResNets, whose blocks already have an ``attention`` slot after the last
+    BN (an ``nn.Identity`` when built with ``attention="none"``). Each slot becomes
+    ``BlendedAttention(make_attention(name, C, **kwargs))``, which starts at the
+    identity: right after this call the network computes the same function as
+    before (in eval mode), and fine-tuning learns how much attention to use.
+    ``kwargs`` go to :func:`scattn.make_attention`; ``reduction`` defaults to
+    ``SMALL_REDUCTION`` (4) as in the models themselves. ``model.config`` (when
+    there is one) records the retrofit, so checkpoints tell the two apart.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"retrofit_attention expects a SmallCNN or CifarResNet, got {type(model).__name__}")
+    blocks = [m for m in model.modules() if isinstance(m, BasicBlock)]
+    if not blocks:
+        raise TypeError(
+            f"retrofit_attention expects a model built from scattn.models.BasicBlock (SmallCNN, "
+            f"resnet20, resnet56); {type(model).__name__} has none (torchvision ResNets: add_attention)"
+        )
+    key = attention_name(name)  # an unknown name raises the registry's ValueError, model untouched
+    taken = [i for i, b in enumerate(blocks) if not isinstance(b.attention, nn.Identity)]
+    if taken:
+        raise ValueError(
+            f"block(s) {taken} already hold attention ({type(blocks[taken[0]].attention).__name__}): "
+            "retrofit a model built with attention='none'"
+        )
+    if key == "none":
+        return model
+    options = {"reduction": SMALL_REDUCTION, **kwargs}
+    # Build every module first, so a bad keyword leaves the model as it was.
+    plan = [(b, make_attention(key, b.bn2.num_features, **options)) for b in blocks]
+    reference = next(model.parameters(), None)
+    for block, attention in plan:
+        blended = BlendedAttention(attention)
+        if reference is not None:
+            blended.to(device=reference.device, dtype=reference.dtype)
+        blended.train(block.training)
+        block.attention = blended
+    if isinstance(getattr(model, "config", None), dict):
+        model.config = {**model.config, "retrofit": key, **options}
+    return model
+
+
+# The checkpoint benchmarks/make_pretrained.py wrote (its docstring and docs/results_pretrained.md
+# record the command, seeds, torch version and accuracy); the hash pins the file's bytes.
+PRETRAINED_FILE = "smallcnn_digits.pt"
+PRETRAINED_SHA256 = "06bb6f12726a92bb763fdee43ecf3982b190e63b219fd60168e024ae8c32b54a"
+
+
+def pretrained_path():
+    """Where the shipped checkpoint lies (package data, also in a non-editable install)."""
+    from importlib.resources import files
+
+    return files("scattn") / "weights" / PRETRAINED_FILE
+
+
+def pretrained_smallcnn(verify: bool = True) -> SmallCNN:
+    """The course's pretrained :class:`SmallCNN` (no attention), in eval mode, offline.
+
+    Trained once on cluttered digits by ``benchmarks/make_pretrained.py`` (recorded
+    there and in docs/results_pretrained.md). The file's SHA-256 is checked against
+    ``PRETRAINED_SHA256`` before it is read, and it is read with
+    ``torch.load(weights_only=True)``: tensors and plain values only, no code runs.
+    """
+    import hashlib
+
+    raw = pretrained_path().read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    if verify and digest != PRETRAINED_SHA256:
+        raise RuntimeError(
+            f"{PRETRAINED_FILE} has SHA-256 {digest}, expected {PRETRAINED_SHA256}: the file is "
+            "damaged or was replaced; reinstall scattn"
+        )
+    import io
+
+    saved = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    config = saved["config"]
+    model = SmallCNN(attention="none", num_classes=config["num_classes"], in_channels=config["in_channels"],
+                     widths=config["widths"])
+    model.load_state_dict(saved["state_dict"])
+    return model.eval()
+
+
 __all__ = [
     "BasicBlock",
     "BlendedAttention",
@@ -352,7 +442,10 @@ __all__ = [
     "SMALL_REDUCTION",
     "ShortcutA",
     "SmallCNN",
+    "PRETRAINED_SHA256",
     "add_attention",
+    "pretrained_smallcnn",
     "resnet20",
     "resnet56",
+    "retrofit_attention",
 ]

@@ -5,7 +5,8 @@ library code never calls ``plt.show()`` and a notebook shows each figure once
 (the value of the cell). Save one with ``fig.savefig("curves.png")``.
 
 (``Table``, the text/HTML table, lives in :mod:`scattn.table`; ``plots.Table``
-still names it for notebooks written before it moved.)
+still names it for notebooks written before it moved. Block diagrams of the
+mechanisms are drawn by :mod:`scattn.diagrams`; ``plots.diagram`` is the same function.)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Mapping, Sequence
 import torch
 
 from .compare import ComparisonTable
+from .diagrams import diagram  # noqa: F401  (plots.diagram("cbam"): the diagrams live in scattn.diagrams)
 from .table import Table  # noqa: F401  (plots.Table: the name notebooks used before it moved)
 from .train import History
 
@@ -224,4 +226,4 @@ def plot_comparison(table, budget: float | None = None):
     return fig
 
 
-__all__ = ["Table", "plot_channel_weights", "plot_comparison", "plot_history", "plot_overlay"]
+__all__ = ["Table", "diagram", "plot_channel_weights", "plot_comparison", "plot_history", "plot_overlay"]

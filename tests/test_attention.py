@@ -20,11 +20,14 @@ def expected_maps(name, n, c, h, w):
         "scse": {"cse.gate": (n, c, 1, 1), "sse.gate": (n, 1, h, w)},
         "bam": {"gate": (n, c, h, w)},
         "coord": {"gate_h": (n, c, h, 1), "gate_w": (n, c, 1, w)},
+        "spatial-add": {},  # the additive control has no gate: it shifts, it does not multiply
     }[name]
 
 
-def rebuild_output(name, x, maps):
+def rebuild_output(name, x, maps, module):
     """The output written from the captured maps alone: they are what the module multiplies by."""
+    if name == "spatial-add":
+        return x + module.context(x)
     if name == "scse":
         return x * maps["cse.gate"] + x * maps["sse.gate"]
     if name == "bam":
@@ -37,7 +40,7 @@ def rebuild_output(name, x, maps):
 
 def test_registry_lists_every_public_mechanism():
     assert scattn.available_attention() == [
-        "none", "se", "eca", "channel", "spatial", "cbam", "scse", "bam", "coord"
+        "none", "se", "eca", "channel", "spatial", "cbam", "scse", "bam", "coord", "spatial-add"
     ]
 
 
@@ -52,7 +55,7 @@ def test_shape_maps_and_gates(name, train):
     assert {k: tuple(v.shape) for k, v in maps.items()} == expected_maps(name, n, c, h, w)
     for m in maps.values():
         assert ((m > 0) & (m < 1)).all()
-    torch.testing.assert_close(out, rebuild_output(name, x, maps), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(out, rebuild_output(name, x, maps, module), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", ATTENTION)
@@ -167,7 +170,7 @@ def test_rejects_non_4d_input(name):
             module(torch.randn(*shape))
 
 
-@pytest.mark.parametrize("name", [n for n in ATTENTION if n != "spatial"])
+@pytest.mark.parametrize("name", [n for n in ATTENTION if n not in ("spatial", "spatial-add")])
 def test_rejects_wrong_channel_count_naming_both(name):
     module = build(name, 8)
     with pytest.raises(ValueError, match=r"built for 8 channels but the input has 5"):
@@ -235,7 +238,7 @@ def test_registry_ignores_knobs_of_other_mechanisms_but_not_typos():
 # ----------------------------------------------------------------------------- one protocol
 
 
-@pytest.mark.parametrize("name", ATTENTION)
+@pytest.mark.parametrize("name", [n for n in ATTENTION if n != "spatial-add"])  # the control multiplies by nothing
 def test_attention_map_is_what_forward_multiplies_by_and_checks_its_input(name):
     """attention_map(x) returns the captured gates' outputs (a tuple for several gates)."""
     torch.manual_seed(0)
@@ -255,8 +258,8 @@ def test_attention_map_is_what_forward_multiplies_by_and_checks_its_input(name):
 @pytest.mark.parametrize("name", ATTENTION)
 def test_every_module_shows_its_choices(name):
     text = repr(build(name, 8))
-    assert "(" in text and ("channels=8" in text or name == "spatial")
-    if name == "spatial":
+    assert "(" in text and ("channels=8" in text or name in ("spatial", "spatial-add"))
+    if name in ("spatial", "spatial-add"):
         assert "kernel_size=" in text
 
 

@@ -125,3 +125,24 @@ def test_nbval_markers_are_spelled_as_nbval_reads_them(path):
             comment = line.strip()
             if comment.startswith("#") and "NBVAL_" in comment:
                 assert comment.lstrip("#").strip() in known, f"cell {i}: {comment!r} is not a marker nbval reads"
+
+
+def test_widget_reprs_get_a_readable_fallback_but_progress_bars_keep_theirs():
+    widget = {"application/vnd.jupyter.widget-view+json": {"model_id": "a"},
+              "text/plain": "interactive(children=(IntSlider(value=0, description='i'), Output()))"}
+    bar = {"application/vnd.jupyter.widget-view+json": {"model_id": "b"},
+           "text/plain": "fit: 100%|██████████| 47/47 [00:03<00:00, 14.2batch/s]"}
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[
+        nbformat.v4.new_output("display_data", data=dict(widget)),
+        nbformat.v4.new_output("display_data", data=dict(bar))])])
+    assert course.readable_widget_fallbacks(nb) == 1
+    out = nb.cells[0].outputs
+    assert out[0]["data"]["text/plain"] == course.WIDGET_FALLBACK
+    assert out[1]["data"]["text/plain"] == bar["text/plain"]
+    assert course.readable_widget_fallbacks(nb) == 0  # idempotent
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_committed_output_shows_a_widgets_repr(path):
+    nb = nbformat.read(path, as_version=4)
+    assert course.readable_widget_fallbacks(nb) == 0, "re-run it with `scattn course run`"

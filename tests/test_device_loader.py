@@ -115,6 +115,13 @@ def test_shuffle_only_gives_the_dataloaders_batches():
     assert data_identity(dev_train) == data_identity(cpu_train)  # dataset, size, params, batch size
 
 
+def test_spotlight_digits_on_the_device_give_the_dataloaders_batches():
+    cpu_train, cpu_test = data.spotlight_digits_loaders(30, 20, 8, seed=2, cache=False)
+    dev_train, dev_test = data.spotlight_digits_loaders(30, 20, 8, seed=2, cache=False, device="cpu")
+    assert isinstance(dev_train, DeviceLoader) and dev_train.images.shape[1:] == (2, 40, 40)
+    assert same(epoch(dev_train), epoch(cpu_train)) and same(epoch(dev_test), epoch(cpu_test))
+
+
 def test_uint8_images_become_floats_in_0_1_and_are_normalised():
     ds = FakeCifar(6)
     raw = DeviceLoader(ds, 6, device="cpu")

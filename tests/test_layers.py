@@ -23,8 +23,8 @@ LAYERS = [
     {"data", "models", "checkpoint", "distributed", "timm_adapter"},
     {"train"},
     {"compare", "maps", "inspect", "bench"},
-    {"plots", "checks"},
-    {"__main__", "authoring", "__init__"},
+    {"plots", "diagrams", "checks"},
+    {"__main__", "authoring", "grading", "__init__"},
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 

@@ -10,8 +10,10 @@ from .registry import attention_name, available_attention, make_attention
 from .scse import SCSE, SpatialSqueeze
 from .se import SqueezeExcitation
 from .spatial import SpatialAttention
+from .spatial_additive import AdditiveSpatial
 
 __all__ = [
+    "AdditiveSpatial",
     "BAM",
     "CBAM",
     "ChannelAttention",

@@ -18,10 +18,14 @@ class CBAM(nn.Module):
     F'  = M_c(F) ⊗ F
     F'' = M_s(F') ⊗ F'
 
-    ``order`` selects the arrangements of the paper's ablation (Table 4):
-    "channel-spatial" (the paper's choice, best), "spatial-channel" (slightly
-    worse), and "parallel", where both maps are computed from F and
-    F' = M_c(F) ⊗ M_s(F) ⊗ F (the paper gives no equation for it; this is ours).
+    ``order`` selects the arrangements of the paper's ablation (Table 3,
+    "Combining methods of channel and spatial attention"; Table 4 holds the
+    ImageNet results per architecture): "channel-spatial" (the paper's choice,
+    best), "spatial-channel" (slightly worse), and "parallel", where both maps are
+    computed from F and F' = M_c(F) ⊗ M_s(F) ⊗ F (the paper gives no equation for
+    it; this is ours). ``mlp_bias=False`` follows the equation; the authors' code
+    has biases in the channel MLP (``mlp_bias=True``), and a BatchNorm after the
+    spatial conv (``batch_norm=True``).
     The maps are ``self.channel.gate`` (N×C×1×1) and ``self.spatial.gate``
     (N×1×H×W); :meth:`attention_map` returns both, each computed from what it
     reads in this order.

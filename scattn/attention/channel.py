@@ -17,7 +17,9 @@ class ChannelAttention(nn.Module):
     AvgPool and MaxPool pool *over space* (H×W), giving two C-vectors; ONE MLP with
     hidden width C // r (at least 1) is shared by both. Past the input layer a
     channel is a learned feature, not a colour. The equation has no biases, so
-    ``bias=False`` by default (the authors' code uses Linear layers with bias).
+    ``bias=False`` by default; the authors' code (Jongchan/attention-module,
+    ``MODELS/cbam.py``) uses ``nn.Linear`` layers with their default bias, which
+    ``bias=True`` reproduces.
     The map is ``self.gate``'s output, N×C×1×1.
     """
 

@@ -17,6 +17,7 @@ from .eca import EfficientChannelAttention
 from .scse import SCSE
 from .se import SqueezeExcitation
 from .spatial import SpatialAttention
+from .spatial_additive import AdditiveSpatial
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {
     "none": lambda channels: nn.Identity(),
@@ -28,6 +29,8 @@ _REGISTRY: dict[str, Callable[..., nn.Module]] = {
     "scse": SCSE,
     "bam": BAM,
     "coord": CoordinateAttention,
+    # the control for "spatial": the same k×k map added, not multiplied
+    "spatial-add": lambda channels, kernel_size=7: AdditiveSpatial(kernel_size),
 }
 
 

@@ -42,9 +42,19 @@ class SpatialSqueeze(nn.Module):
 class SCSE(nn.Module):
     """scSE: cSE (which is SE) and sSE side by side on the same input.
 
-    Û_scSE = Û_cSE + Û_sSE            (combine="add", the paper)
-    Û_scSE = max(Û_cSE, Û_sSE)        (combine="max", the later variant)
+    Û_scSE = Û_cSE + Û_sSE            (combine="add", the MICCAI 2018 paper)
+    Û_scSE = max(Û_cSE, Û_sSE)        (combine="max", element-wise)
 
+    The max ("max-out") comes from the journal version, Roy, Navab, Wachinger,
+    "Recalibrating Fully Convolutional Networks with Spatial and Channel 'Squeeze
+    and Excitation' Blocks", IEEE TMI 38(2), 2019, which compares ways of combining
+    the two branches; the authors' code (ai-med/squeeze_and_excitation) combines by
+    max. Neither gate exceeds 1, but with "add" the output can reach 2·U.
+
+    ``reduction``: the paper's cSE uses C/2 hidden units (r = 2), and so does the
+    authors' code. The course keeps SE's r = 16 as the default, so that cSE and
+    :class:`SqueezeExcitation` are the same module; pass ``reduction=2`` for the
+    paper's (the course's models pass r = 4, see ``scattn.models.SMALL_REDUCTION``).
     The maps are ``self.cse.gate`` (N×C×1×1) and ``self.sse.gate`` (N×1×H×W);
     :meth:`attention_map` returns both.
     """

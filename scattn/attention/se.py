@@ -1,4 +1,4 @@
-"""Squeeze-and-Excitation (Hu, Shen, Sun, CVPR 2018)."""
+"""Squeeze-and-Excitation (Hu, Shen, Sun, CVPR 2018; journal version Hu, Shen, Albanie, Sun, Wu, IEEE TPAMI 2020)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,13 @@ class SqueezeExcitation(nn.Module):
 
     Fully connected layers with bias, ReLU δ, sigmoid σ; hidden width C // r, at
     least 1. The map is ``self.gate``'s output, N×C×1×1.
+
+    Two findings often quoted about SE come from the journal version, not the CVPR
+    paper: its ablation (TPAMI 2020, Sec. 6) removes the FC biases, having "found
+    empirically that on ResNet architectures" this helps model channel dependencies,
+    and its squeeze ablation (Sec. 6.2, Table 11) finds average pooling slightly
+    better than max pooling. The equations have no biases; this module keeps them,
+    as torchvision's ``SqueezeExcitation`` does.
     """
 
     def __init__(self, channels: int, reduction: int = 16):

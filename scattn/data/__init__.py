@@ -1,6 +1,7 @@
 """The course's data: offline tasks made from scikit-learn's digits, CIFAR-10, sample photos.
 
 - :func:`cluttered_digits` (``digits.py``): one digit among fragments of others.
+- :func:`spotlight_digits` (``spotlight.py``): several digits under lights; name the brightest-lit one.
 - :func:`cifar10`, :func:`cifar100` (``cifar.py``): through torchvision, with a clear offline error.
 - :class:`DeviceLoader` (``device.py``): the dataset on the GPU, shuffled and augmented there.
 - :func:`sample_photos` (``photos.py``): photos that ship with scikit-image.
@@ -34,6 +35,7 @@ from .digits import (
 )
 from .photos import PHOTOS, sample_photos
 from .sources import TEST_FRACTION, source_split
+from .spotlight import SpotlightDigits, spotlight_digits, spotlight_digits_loaders
 
 __all__ = [
     "CANVAS_SIZE",
@@ -50,6 +52,7 @@ __all__ = [
     "TEST_FRACTION",
     "ClutteredDigits",
     "DeviceLoader",
+    "SpotlightDigits",
     "cifar10",
     "cifar10_loaders",
     "cifar10_transform",
@@ -59,4 +62,6 @@ __all__ = [
     "cluttered_digits_loaders",
     "sample_photos",
     "source_split",
+    "spotlight_digits",
+    "spotlight_digits_loaders",
 ]
