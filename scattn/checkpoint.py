@@ -112,9 +112,14 @@ def model_identity(model: torch.nn.Module) -> dict[str, Any]:
 
 def data_identity(loader) -> dict[str, Any]:
     """What the training data are: the dataset's class, size, generation parameters
-    (``dataset.params`` where it has them: seed, canvas size, clutter ...) and batch size."""
+    (``dataset.params`` where it has them: seed, canvas size, clutter ...), batch size and
+    random augmentation (torchvision's transforms on the host, or a device-resident
+    loader's: they draw differently, so a run does not resume on the other kind)."""
     dataset = getattr(loader, "dataset", None)
     spec: dict[str, Any] = {"dataset": type(dataset).__name__, "batch_size": getattr(loader, "batch_size", None)}
+    augment = getattr(loader, "augmentation", None) or getattr(dataset, "transform", None)
+    if augment is not None:  # torchvision's transforms on the host, or a device-resident loader's own
+        spec["augmentation"] = " ".join(str(augment).split())
     try:
         spec["size"] = len(dataset)
     except TypeError:

@@ -292,3 +292,22 @@ def test_fit_reseeds_the_loader_and_resumes_to_the_same_weights(tmp_path):
     h2 = fit(resumed, train2, test2, epochs=2, seed=4, checkpoint_dir=tmp_path, quiet=True)
     assert [r["train_loss"] for r in h2] == [r["train_loss"] for r in h]
     assert all(torch.equal(a, b) for a, b in zip(weights(resumed).values(), weights(straight).values(), strict=True))
+
+
+def test_a_checkpoint_tells_device_augmentation_from_host_augmentation():
+    from torchvision import transforms
+
+    from scattn.checkpoint import data_identity
+
+    images = torch.rand(8, 3, 32, 32)
+    labels = torch.arange(8)
+
+    class WithTransform(torch.utils.data.TensorDataset):
+        transform = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip()])
+
+    host = torch.utils.data.DataLoader(WithTransform(images, labels), batch_size=4)
+    device = DeviceLoader(torch.utils.data.TensorDataset(images, labels), 4, crop_padding=4, flip=True)
+    plain = DeviceLoader(torch.utils.data.TensorDataset(images, labels), 4)
+    assert data_identity(host)["augmentation"] != data_identity(device)["augmentation"]
+    assert data_identity(device)["augmentation"] == "random crop with padding 4, horizontal flip"
+    assert "augmentation" not in data_identity(plain)

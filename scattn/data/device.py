@@ -114,6 +114,14 @@ class DeviceLoader:
             self.mean = torch.tensor(mean, device=self.device).view(1, channels, 1, 1)
             self.std = torch.tensor(std, device=self.device).view(1, channels, 1, 1)
 
+    @property
+    def augmentation(self) -> str | None:
+        """What happens to a batch on the device, for a checkpoint's record of the run (None: nothing
+        random, so the batches are a DataLoader's)."""
+        steps = [f"random crop with padding {self.crop_padding}"] if self.crop_padding else []
+        steps += ["horizontal flip"] if self.flip else []
+        return ", ".join(steps) or None
+
     def __len__(self) -> int:
         n = len(self.labels)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
