@@ -1,6 +1,7 @@
 """The course's data: offline tasks made from scikit-learn's digits, CIFAR-10, sample photos.
 
 - :func:`cluttered_digits` (``digits.py``): one digit among fragments of others.
+- :func:`colour_cue_digits` (``cues.py``): two coloured digits and a colour bar that names one.
 - :func:`cifar10` (``cifar.py``): through torchvision, with a clear offline error.
 - :func:`sample_photos` (``photos.py``): photos that ship with scikit-image.
 
@@ -9,6 +10,12 @@ Every offline task draws its digits from the same seeded source split
 """
 
 from .cifar import CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, cifar10, cifar10_loaders, cifar10_transform
+from .cues import (
+    COLOURS,
+    ColourCueDigits,
+    colour_cue_digits,
+    colour_cue_loaders,
+)
 from .digits import (
     CANVAS_SIZE,
     DEFAULT_COUNTS,
@@ -27,6 +34,7 @@ __all__ = [
     "CIFAR10_CLASSES",
     "CIFAR10_MEAN",
     "CIFAR10_STD",
+    "COLOURS",
     "DEFAULT_COUNTS",
     "DIGIT_SIZE",
     "DISTRACTOR_SIZE",
@@ -34,11 +42,14 @@ __all__ = [
     "PHOTOS",
     "TEST_FRACTION",
     "ClutteredDigits",
+    "ColourCueDigits",
     "cifar10",
     "cifar10_loaders",
     "cifar10_transform",
     "cluttered_digits",
     "cluttered_digits_loaders",
+    "colour_cue_digits",
+    "colour_cue_loaders",
     "sample_photos",
     "source_split",
 ]
