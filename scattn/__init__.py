@@ -4,6 +4,7 @@ from .attention import (
     BAM,
     CBAM,
     SCSE,
+    AdditiveSqueezeExcitation,
     ChannelAttention,
     CoordinateAttention,
     EfficientChannelAttention,
@@ -22,6 +23,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Config",
     "setup",
+    "AdditiveSqueezeExcitation",
     "BAM",
     "CBAM",
     "ChannelAttention",

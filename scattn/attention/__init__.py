@@ -1,5 +1,6 @@
 """The attention mechanisms, one module each, and the registry that names them."""
 
+from .additive import AdditiveSqueezeExcitation
 from .bam import BAM
 from .base import Gate
 from .cbam import CBAM
@@ -12,6 +13,7 @@ from .se import SqueezeExcitation
 from .spatial import SpatialAttention
 
 __all__ = [
+    "AdditiveSqueezeExcitation",
     "BAM",
     "CBAM",
     "ChannelAttention",

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from torch import nn
 
+from .additive import AdditiveSqueezeExcitation
 from .bam import BAM
 from .base import check_positive
 from .cbam import CBAM
@@ -28,6 +29,7 @@ _REGISTRY: dict[str, Callable[..., nn.Module]] = {
     "scse": SCSE,
     "bam": BAM,
     "coord": CoordinateAttention,
+    "se-add": AdditiveSqueezeExcitation,  # the control: SE's context added, not multiplied
 }
 
 
