@@ -3,7 +3,7 @@
 FLOPs come from ``torch.utils.flop_counter.FlopCounterMode``, which counts the
 matrix products and convolutions (2 FLOPs per multiply-add) and nothing else:
 pooling, sigmoid and the element-wise products of an attention gate count as
-zero. That is the point notebook 07 makes: attention adds almost no FLOPs but
+zero. That is the point notebook 08 makes: attention adds almost no FLOPs but
 extra passes over memory, which the latency shows and the FLOP count hides.
 """
 
