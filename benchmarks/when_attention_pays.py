@@ -70,7 +70,14 @@ class Models:
     def __call__(self, name: str) -> torch.nn.Module:
         model = self.build(name)
         self.built.setdefault(name, []).append(model)
+        self.last = name
         return model
+
+    def progress(self, row: dict) -> None:
+        """fit's callback: one line per finished run (the output is a log of long runs)."""
+        if row["epoch"] == self.epochs:
+            print(f"  {self.last} run {len(self.built[self.last])}: test {100 * row['test_acc']:.1f}% "
+                  f"({row['elapsed']:.0f} s)", flush=True)
 
 
 def correct(model: torch.nn.Module, loader) -> np.ndarray:
@@ -116,9 +123,10 @@ def difference_table(table, seeds, right: dict, baseline: str = "none") -> str:
 
 def run(args, label: str, build, loaders, seeds, variants, epochs, fit_kwargs) -> dict:
     models = Models(build)
+    models.epochs = epochs
     t0 = time.perf_counter()
     table = compare(variants, seeds, make_model=models, data=loaders, epochs=epochs, device="cpu",
-                    quiet=True, **fit_kwargs)
+                    quiet=True, callbacks=[models.progress], **fit_kwargs)
     wall = time.perf_counter() - t0
     test_loader = loaders()[1]
     right = {name: [correct(m, test_loader) for m in ms] for name, ms in models.built.items()}

@@ -332,4 +332,97 @@ def plot_comparison(table, budget: float | None = None):
     return fig
 
 
-__all__ = ["Table", "plot_channel_weights", "plot_comparison", "plot_history", "plot_overlay"]
+
+
+# ----------------------------------------------------------------------------- per seed
+
+
+def _accuracies_by_variant(results) -> dict[str, list[float]]:
+    """{variant: [final test accuracy per seed]} from a ComparisonTable or such a dict (fractions)."""
+    from .train import ComparisonTable
+
+    if isinstance(results, ComparisonTable):
+        return {r["attention"]: list(r["accuracies"]) for r in results.rows}
+    if isinstance(results, Mapping) and results:
+        return {str(k): list(v) for k, v in results.items()}
+    raise ValueError("expected a ComparisonTable or a non-empty dict {variant: [accuracy per seed]}, "
+                     f"got {type(results).__name__}")
+
+
+def plot_seed_curves(histories, metrics: Sequence[str] = ("loss", "accuracy")):
+    """Training curves with one thin line per seed (no averaging): test solid, train dashed.
+
+    Losses go on a log scale, where the late, small improvements stay visible. A seed
+    that learns late shows as its own line instead of widening a band. ``histories``
+    as for :func:`plot_history` (a ComparisonTable, ``{label: [History per seed]}``, ...).
+    """
+    for m in metrics:
+        if m not in METRICS:
+            raise ValueError(f"unknown metric {m!r}; expected one of {', '.join(METRICS)}")
+    groups = _history_groups(histories)
+    fig, axes = _figure(1, len(metrics))
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        for i, (label, runs) in enumerate(groups.items()):
+            for j, h in enumerate(runs):
+                for key, style in zip(METRICS[metric], ("--", "-"), strict=True):
+                    ys = h.column(key)
+                    if any(v is None for v in ys):
+                        continue
+                    ys = [100 * v for v in ys] if metric == "accuracy" else ys
+                    part = key.split("_")[0]
+                    ax.plot(h.column("epoch"), ys, style, color=f"C{i}", lw=0.9, alpha=0.8,
+                            label=f"{label} ({part})" if j == 0 else None)
+        if metric == "loss":
+            ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss (log scale)" if metric == "loss" else "accuracy (%)")
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize="x-small")
+    return fig
+
+
+def plot_seed_dots(results, baseline: str | None = "none"):
+    """Every seed's final test accuracy as a dot per variant, and each variant minus
+    ``baseline`` per seed: the points themselves, not bars on a cut axis.
+
+    ``results``: a ComparisonTable or ``{variant: [accuracy per seed]}`` (fractions, seeds
+    in the same order for every variant). Points of one seed share a marker, so the
+    pairing shows. With ``baseline=None`` only the first panel is drawn.
+    """
+    import numpy as np
+
+    accs = _accuracies_by_variant(results)
+    if baseline is not None and baseline not in accs:
+        raise ValueError(f"baseline {baseline!r} is not among the variants {list(accs)}")
+    names = list(accs)
+    panels = 1 if baseline is None else 2
+    fig, axes = _figure(1, panels, size=(0.9 * len(names) + 1.6, 3.2))
+    markers = "os^vD<>ph*"
+    ax = axes[0][0]
+    for i, name in enumerate(names):
+        for j, a in enumerate(accs[name]):
+            ax.plot(i + 0.06 * (j - (len(accs[name]) - 1) / 2), 100 * a, markers[j % len(markers)],
+                    color=f"C{i}", ms=5, mfc="none" if j % 2 else f"C{i}")
+        ax.plot([i - 0.25, i + 0.25], [100 * np.mean(accs[name])] * 2, "-", color="k", lw=1)
+    ax.set_xticks(range(len(names)), names)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("per seed (bar: mean)", fontsize="small")
+    ax.grid(alpha=0.3, axis="y")
+    if baseline is not None:
+        ax = axes[0][1]
+        others = [n for n in names if n != baseline]
+        for i, name in enumerate(others):
+            diffs = 100 * (np.asarray(accs[name]) - np.asarray(accs[baseline]))
+            for j, d in enumerate(diffs):
+                ax.plot(i + 0.06 * (j - (len(diffs) - 1) / 2), d, markers[j % len(markers)],
+                        color=f"C{names.index(name)}", ms=5)
+        ax.axhline(0, color="grey", lw=1)
+        ax.set_xticks(range(len(others)), others)
+        ax.set_ylabel(f"minus {baseline} (points)")
+        ax.set_title("paired differences, one point per seed", fontsize="small")
+        ax.grid(alpha=0.3, axis="y")
+    return fig
+
+
+__all__ = ["Table", "plot_channel_weights", "plot_comparison", "plot_history", "plot_overlay",
+           "plot_seed_curves", "plot_seed_dots"]
