@@ -292,30 +292,29 @@ def plot_channel_weights(weights, top: int | None = None, title: str | None = No
 
 
 def plot_comparison(table, budget: float | None = None):
-    """A ComparisonTable as a figure: accuracy (mean ± std over seeds) per variant,
-    and test accuracy against training time, the equal-time view (epochs × the
-    variant's median s/epoch, as ``table.at_time`` reads it).
+    """A ComparisonTable as a figure: every seed's final test accuracy per variant (dots, the
+    mean as a bar across them), and test accuracy against training time, the equal-time view
+    (epochs × the variant's s/epoch, as ``table.at_time`` reads it).
 
-    ``budget`` (seconds) draws a vertical line where an equal-time comparison reads off.
+    Dots rather than bars: a bar's height is read from zero, and an axis cut to make small
+    differences visible makes them look large. ``budget`` (seconds) draws a vertical line
+    where an equal-time comparison reads off.
     """
     rows = table.rows
     if not rows:
         raise ValueError("the comparison table has no rows to plot")
     fig, axes = _figure(1, 2, size=(4.2, 3.2))
     ax = axes[0][0]
-    names = [r["attention"] for r in rows]
-    means = [100 * r["accuracy_mean"] for r in rows]
-    stds = [100 * r["accuracy_std"] for r in rows]
-    ax.bar(names, means, yerr=stds, color=[f"C{i}" for i in range(len(rows))], capsize=4)
-    low = min(m - s for m, s in zip(means, stds, strict=True))
-    ax.set_ylim(max(0.0, low - 5), min(100.0, max(m + s for m, s in zip(means, stds, strict=True)) + 1))
-    ax.set_ylabel("test accuracy (%)")
     for i, r in enumerate(rows):
-        ax.annotate(
-            f"{r['params'] / 1e3:.1f}k p\n{r['seconds_per_epoch']:.1f} s/ep",
-            (i, low - 4), ha="center", fontsize="x-small",
-        )
-    ax.set_title(f"after {rows[0].get('epochs', '?')} epochs, {len(rows[0]['accuracies'])} seeds")
+        accs = [100 * a for a in r["accuracies"]]
+        ax.plot([i] * len(accs), accs, "o", color=f"C{i}", ms=5, alpha=0.8)
+        ax.plot([i - 0.25, i + 0.25], [100 * r["accuracy_mean"]] * 2, "-", color="k", lw=1)
+    ax.set_xticks(range(len(rows)), [
+        f"{r['attention']}\n{r['params'] / 1e3:.1f}k p, {r['seconds_per_epoch']:.1f} s/ep" for r in rows
+    ], fontsize="x-small")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3, axis="y")
+    ax.set_title(f"after {rows[0].get('epochs', '?')} epochs, {len(rows[0]['accuracies'])} seeds (bar: mean)")
     _, ax2 = axes[0]
     cost = {r["attention"]: r["seconds_per_epoch"] for r in rows}
     for i, (label, runs) in enumerate(table.histories.items()):
@@ -325,7 +324,7 @@ def plot_comparison(table, budget: float | None = None):
                      marker=".", color=f"C{i}", alpha=0.8, label=label if j == 0 else None)
     if budget is not None:
         ax2.axvline(budget, color="grey", ls=":")
-    ax2.set_xlabel("training time (s): epochs × median s/epoch")
+    ax2.set_xlabel("training time (s): epochs × the s/epoch of the table")
     ax2.set_ylabel("test accuracy (%)")
     ax2.grid(alpha=0.3)
     ax2.legend(fontsize="small")

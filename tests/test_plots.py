@@ -108,10 +108,14 @@ def test_plot_channel_weights_bars():
         plot_channel_weights(torch.rand(2, 3, 4, 4))
 
 
-def test_plot_comparison_bars_and_time_curves():
+def test_plot_comparison_dots_and_time_curves():
     fig = plot_comparison(comparison(), budget=2.0)
-    bars, curves = fig.axes
-    assert [p.get_height() for p in bars.patches] == pytest.approx([81.0, 91.0])
+    dots, curves = fig.axes
+    assert not dots.patches  # no bars
+    points = sorted(y for line in dots.lines if line.get_marker() == "o" for y in line.get_ydata())
+    assert points == pytest.approx([80.0, 82.0, 90.0, 92.0])  # every seed of both variants
+    means = [line.get_ydata()[0] for line in dots.lines if line.get_marker() in ("None", "")]
+    assert means == pytest.approx([81.0, 91.0])
     assert len(curves.lines) == 4 + 1  # 2 variants × 2 seeds, and the budget line
     assert curves.lines[2].get_xdata().tolist() == [1.5, 3.0]  # cbam is slower per epoch
     with pytest.raises(ValueError, match="no rows"):
