@@ -74,10 +74,12 @@ class Models:
         return model
 
     def progress(self, row: dict) -> None:
-        """fit's callback: one line per finished run (the output is a log of long runs)."""
+        """fit's callback: one line per finished run with its test accuracy after every epoch."""
+        self.curve = [] if row["epoch"] == 1 else self.curve
+        self.curve.append(f"{100 * row['test_acc']:.0f}")
         if row["epoch"] == self.epochs:
-            print(f"  {self.last} run {len(self.built[self.last])}: test {100 * row['test_acc']:.1f}% "
-                  f"({row['elapsed']:.0f} s)", flush=True)
+            print(f"  {self.last} run {len(self.built[self.last])}: {row['elapsed']:.0f} s, test % by epoch "
+                  f"{' '.join(self.curve)}", flush=True)
 
 
 def correct(model: torch.nn.Module, loader) -> np.ndarray:
@@ -148,7 +150,8 @@ def run(args, label: str, build, loaders, seeds, variants, epochs, fit_kwargs) -
 def colour_cue(args) -> list[dict]:
     widths = widths_of(args.widths or "16,32")
     data_kwargs = {k: v for k, v in [("cue_height", args.cue_height), ("cue_gap", args.cue_gap),
-                                     ("digit_size", args.digit_size), ("canvas_size", args.canvas_size)]
+                                     ("digit_size", args.digit_size), ("canvas_size", args.canvas_size),
+                                     ("palette", args.palette)]
                    if v is not None}
     n_train, n_test = args.n_train or 6000, args.n_test or 1000
 
@@ -185,8 +188,9 @@ def capacity(args) -> list[dict]:
     for text in args.capacity_widths or CAPACITY_WIDTHS:
         widths = widths_of(text)
         label = f"capacity: cluttered digits, SmallCNN widths {widths}, {n_train} / {n_test}, {epochs} epochs"
-        results.append(run(args, label, lambda name, w=widths: SmallCNN(name, widths=w), loaders,
-                           args.seeds, args.variants or ["none", "se", "cbam"], epochs, {}))
+        result = run(args, label, lambda name, w=widths: SmallCNN(name, widths=w), loaders,
+                     args.seeds, args.variants or ["none", "se", "cbam"], epochs, {})
+        results.append({**result, "widths": text})
     return results
 
 
@@ -229,6 +233,7 @@ def main(argv=None) -> int:
     ap.add_argument("--cue-gap", type=int)
     ap.add_argument("--digit-size", type=int)
     ap.add_argument("--canvas-size", type=int)
+    ap.add_argument("--palette", type=int, choices=(2, 3))
     ap.add_argument("--capacity-widths", nargs="+", help=f"default: {' '.join(CAPACITY_WIDTHS)}")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="write the runs (histories included) here")

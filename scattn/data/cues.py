@@ -44,6 +44,7 @@ CUE_HEIGHT = 4  # rows of the colour bar at the top of the canvas
 CUE_GAP = 8  # rows at least between the bar and the digits
 # The palette: pure red, green and blue, so that at the input each colour is one channel.
 COLOURS = ("red", "green", "blue")
+PALETTE = 3  # colours in use: the first 2 or all 3 of COLOURS
 _RGB = np.eye(3, dtype=np.float32)  # colour index -> (r, g, b)
 CUE_DEFAULT_COUNTS = {"train": 6000, "test": 1000}
 FORMAT_VERSION = 1  # bump when generation changes, so old cache files are not reused
@@ -103,6 +104,7 @@ def colour_cue_digits(
     digit_size: int = CUE_DIGIT_SIZE,
     cue_height: int = CUE_HEIGHT,
     cue_gap: int = CUE_GAP,
+    palette: int = PALETTE,
     root: str | os.PathLike | None = None,
     cache: bool = True,
 ) -> ColourCueDigits:
@@ -112,7 +114,8 @@ def colour_cue_digits(
     rows are a bar in one colour of ``COLOURS``. Below it, at least ``cue_gap``
     rows lower, two scikit-learn digits of different classes, upsampled to
     ``digit_size`` (bilinear), sit at uniform random positions that do not
-    overlap, drawn in two different colours (intensity × colour). The bar has the
+    overlap, drawn in two different colours of the first ``palette`` (2 or 3) of
+    ``COLOURS`` (intensity × colour). The bar has the
     colour of one of them, chosen at random: that digit's class is the label.
 
     Digits come from ``split``'s side of :func:`scattn.data.source_split` (``seed``),
@@ -126,14 +129,14 @@ def colour_cue_digits(
         raise ValueError(f"unknown split {split!r}; expected 'train' or 'test'")
     n = CUE_DEFAULT_COUNTS[split] if n is None else n
     params = dict(canvas_size=canvas_size, digit_size=digit_size, cue_height=cue_height,
-                  cue_gap=cue_gap, seed=seed)
+                  cue_gap=cue_gap, palette=palette, seed=seed)
     _check_params(n, **params)
 
     if not cache:
         return _as_dataset(_generate(split, n, **params), split, params)
 
     name = (f"colour-cue-v{FORMAT_VERSION}-{split}-n{n}-canvas{canvas_size}-digit{digit_size}"
-            f"-cue{cue_height}-gap{cue_gap}-seed{seed}.npz")
+            f"-cue{cue_height}-gap{cue_gap}-palette{palette}-seed{seed}.npz")
     path = Path(root if root is not None else data_dir()) / "colour_cue_digits" / name
     spec = {
         "images": ((n, 3, canvas_size, canvas_size), np.uint8),
@@ -169,7 +172,7 @@ def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def _check_params(n, canvas_size, digit_size, cue_height, cue_gap, seed) -> None:
+def _check_params(n, canvas_size, digit_size, cue_height, cue_gap, palette, seed) -> None:
     for name, value in [("n", n), ("canvas_size", canvas_size), ("digit_size", digit_size),
                         ("cue_height", cue_height)]:
         if not _is_int(value) or value < 1:
@@ -177,6 +180,8 @@ def _check_params(n, canvas_size, digit_size, cue_height, cue_gap, seed) -> None
     for name, value in [("cue_gap", cue_gap), ("seed", seed)]:
         if not _is_int(value) or value < 0:
             raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    if palette not in (2, 3) or isinstance(palette, bool):
+        raise ValueError(f"palette must be 2 (red, green) or 3 (red, green, blue), got {palette!r}")
     if 2 * digit_size > canvas_size:
         raise ValueError(
             f"two digits of digit_size {digit_size} must fit side by side: expected "
@@ -194,7 +199,7 @@ def _overlap(x, y, u, v, d) -> np.ndarray:
     return (np.abs(x - u) < d) & (np.abs(y - v) < d)
 
 
-def _generate(split, n, canvas_size, digit_size, cue_height, cue_gap, seed) -> dict:
+def _generate(split, n, canvas_size, digit_size, cue_height, cue_gap, palette, seed) -> dict:
     images8, labels8 = source_digits()
     train_idx, test_idx = source_split(seed)
     pool = train_idx if split == "train" else test_idx
@@ -230,7 +235,7 @@ def _generate(split, n, canvas_size, digit_size, cue_height, cue_gap, seed) -> d
         raise RuntimeError("could not place two digits apart; make the canvas larger")
 
     # Two different colours per canvas, and which digit the bar names.
-    colours = np.argsort(rng.random((n, len(COLOURS))), axis=1)[:, :2]  # (N, 2), distinct
+    colours = np.argsort(rng.random((n, palette)), axis=1)[:, :2]  # (N, 2), distinct
     target = rng.integers(0, 2, n)
 
     canvas = np.zeros((n, S, S, 3), dtype=np.float32)
@@ -262,5 +267,5 @@ def _as_dataset(arrays: dict, split: str, params: dict) -> ColourCueDigits:
                            t["target"], t["sources"], params={"split": split, **params})
 
 
-__all__ = ["COLOURS", "CUE_CANVAS_SIZE", "CUE_DEFAULT_COUNTS", "CUE_DIGIT_SIZE", "CUE_GAP", "CUE_HEIGHT",
+__all__ = ["COLOURS", "PALETTE", "CUE_CANVAS_SIZE", "CUE_DEFAULT_COUNTS", "CUE_DIGIT_SIZE", "CUE_GAP", "CUE_HEIGHT",
            "ColourCueDigits", "colour_cue_digits", "colour_cue_loaders"]

@@ -108,8 +108,9 @@ def cluttered_digits(
     ``n_distractors`` fragments of ``distractor_size`` pixels, crops of other
     digits of the same split, sit anywhere that does not overlap the target's box
     (they may overlap each other). Strokes combine by maximum. Fragments are too
-    small to pass for a whole digit but look like its strokes, so a model must find
-    the digit before it can name it.
+    small to pass for a whole digit but look like its strokes. They never cover the
+    digit and differ from it in scale, so a plain CNN already ignores them; this is
+    not a task on which attention has much to add (notebook 05, docs/results.md).
 
     The same arguments always give the same canvases. With ``cache=True`` they are
     stored in ``root`` (default :func:`scattn.runtime.data_dir`, ``$SCATTN_DATA``)
