@@ -16,12 +16,14 @@ from .attention import (
     eca_kernel_size,
     make_attention,
 )
-from .runtime import Config, setup
+from .course import claim
+from .runtime import Config, setup, version
 
-__version__ = "0.1.0"
+__version__ = version()
 
 __all__ = [
     "Config",
+    "claim",
     "setup",
     "AdditiveSqueezeExcitation",
     "BAM",

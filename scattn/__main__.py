@@ -16,6 +16,10 @@ from pathlib import Path
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
+class UsageError(Exception):
+    """A command line that cannot work: exit 2 with one line naming the option, before any training."""
+
+
 def _checked(convert, ok, expected: str):
     """An argparse ``type=`` that converts and checks, naming what was expected."""
 
@@ -33,7 +37,8 @@ def _checked(convert, ok, expected: str):
 
 _positive_int = _checked(int, lambda v: v >= 1, "a positive integer")
 _count = _checked(int, lambda v: v >= 0, "an integer >= 0")
-_positive_float = _checked(float, lambda v: v > 0, "a positive number")
+_positive_float = _checked(float, lambda v: 0 < v < float("inf"), "a positive finite number")
+_seed = _checked(int, lambda v: 0 <= v <= 2**32 - 1, "an integer in [0, 2**32 - 1]")
 _fraction = _checked(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
@@ -56,6 +61,51 @@ def _config(args: argparse.Namespace):
     if getattr(args, "seeds", None):
         overrides["seeds"] = tuple(args.seeds)
     return setup(seed=getattr(args, "seed", 0) or 0, profile=args.profile, device=args.device, **overrides)
+
+
+def _writable(option: str, path: str | None, directory: bool) -> None:
+    """Fail now, not after hours of training, when results could not be written to ``path``."""
+    if path is None:
+        return
+    p = Path(path).expanduser()
+    if p.exists() and p.is_dir() != directory:
+        raise UsageError(f"{option} {path} is {'a file' if directory else 'a directory'}; "
+                         f"expected {'a directory' if directory else 'a file path'}")
+    parent = p if directory else p.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{option} {path}: {parent} is a file, so nothing can be created under it")
+    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise UsageError(f"{option} {path}: no permission to write there")
+
+
+def _validate(args: argparse.Namespace) -> None:
+    """Every check that needs no training, so a bad command line costs nothing."""
+    from .runtime import choose_profile, get_device
+
+    try:
+        device = get_device(args.device)
+    except ValueError as e:
+        raise UsageError(f"--device: {e}") from None
+    try:
+        choose_profile(device, args.profile)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    for option in ("attentions", "seeds"):
+        values = getattr(args, option, None) or []
+        if len(set(values)) != len(values):
+            raise UsageError(f"--{option} lists {' '.join(map(str, values))}: each must appear once "
+                             "(a repeated run would be counted twice)")
+    _writable("--json", args.json, directory=False)
+    _writable("--checkpoint-dir", args.checkpoint_dir, directory=True)
+    if args.data == "digits":
+        from .data.digits import DIGIT_SIZE, DISTRACTOR_SIZE, _check_params
+
+        try:
+            _check_params(1, args.canvas_size, DIGIT_SIZE, args.distractors, DISTRACTOR_SIZE, args.data_seed)
+        except ValueError as e:
+            raise UsageError(f"--canvas-size / --distractors: {e}") from None
 
 
 def _model_factory(args: argparse.Namespace):
@@ -89,13 +139,16 @@ def _loaders(args: argparse.Namespace, cfg):
 
 def _fit_options(args: argparse.Namespace) -> dict:
     return {"lr": args.lr, "optimizer": args.optimizer, "schedule": args.schedule,
-            "label_smoothing": args.label_smoothing, "quiet": args.quiet}
+            "label_smoothing": args.label_smoothing, "quiet": args.quiet, "compile": args.compile}
 
 
 def _write_json(path: str | None, payload) -> None:
+    """Strict JSON (no bare NaN or Infinity), written atomically."""
     if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(payload, indent=1))
+        from .runtime import atomic_write
+
+        text = json.dumps(payload, indent=1, allow_nan=False)
+        atomic_write(Path(path).expanduser(), lambda f: f.write(text.encode()))
         print(f"wrote {path}")
 
 
@@ -103,6 +156,7 @@ def _train(args: argparse.Namespace) -> int:
     from .runtime import seed_everything
     from .train import fit
 
+    _validate(args)
     cfg = _config(args)
     print(cfg)
     train_loader, test_loader = _loaders(args, cfg)
@@ -115,6 +169,9 @@ def _train(args: argparse.Namespace) -> int:
     _write_json(args.json, {"attention": args.attention, "seed": args.seed, "rows": history.rows,
                             "interrupted": history.interrupted})
     if history.interrupted:
+        kept = (f"{args.checkpoint_dir} keeps epoch {len(history)}: run the same command to resume"
+                if args.checkpoint_dir and len(history) else "no checkpoint was saved")
+        print(f"scattn train: interrupted; {kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
     last = history.final
     acc = last["test_acc"] if last["test_acc"] is not None else last["train_acc"]
@@ -124,13 +181,15 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from .train import compare
+    from .compare import compare
 
+    _validate(args)
     cfg = _config(args)
     print(cfg)
     table = compare(args.attentions, cfg.profile.seeds, make_model=_model_factory(args),
                     data=lambda: _loaders(args, cfg), epochs=cfg.profile.epochs,
-                    device=cfg.device, checkpoint_dir=args.checkpoint_dir, **_fit_options(args))
+                    device=cfg.device, checkpoint_dir=args.checkpoint_dir, resume=not args.no_resume,
+                    **_fit_options(args))
     # Equal time: by default the time the cheapest variant needs for all its epochs.
     budget = args.budget or table.budget
     equal_time = table.at_time(budget)
@@ -198,6 +257,7 @@ def _course(args: argparse.Namespace) -> int:
 def _add_common(p: argparse.ArgumentParser, budget: bool = False) -> None:
     from .data import CANVAS_SIZE, N_DISTRACTORS
     from .runtime import PROFILES
+    from .train import DEFAULT_LR, OPTIMIZERS, SCHEDULES
 
     g = p.add_argument_group("data and size (defaults: the runtime profile)")
     g.add_argument("--data", choices=("digits", "colour-cue", "cifar10"), default="digits",
@@ -209,22 +269,26 @@ def _add_common(p: argparse.ArgumentParser, budget: bool = False) -> None:
     g.add_argument("--batch-size", type=_positive_int)
     g.add_argument("--n-train", type=_positive_int, help="training canvases (digits, colour-cue)")
     g.add_argument("--n-test", type=_positive_int, help="test canvases (digits, colour-cue)")
-    g.add_argument("--data-seed", type=int, default=0, help="seed of the canvases; default: %(default)s")
+    g.add_argument("--data-seed", type=_seed, default=0, help="seed of the canvases; default: %(default)s")
     g.add_argument("--canvas-size", type=_positive_int, default=CANVAS_SIZE,
                    help="canvas side in pixels (digits, colour-cue); default: %(default)s")
     g.add_argument("--distractors", type=_count, default=N_DISTRACTORS,
                    help="clutter fragments per canvas (digits); default: %(default)s")
     o = p.add_argument_group("optimisation (defaults: scattn.train.fit's)")
-    o.add_argument("--optimizer", choices=("adamw", "sgd"), default="adamw", help="default: %(default)s")
-    o.add_argument("--lr", type=_positive_float, help="peak learning rate (default: 1e-2 AdamW, 0.2 SGD)")
-    o.add_argument("--schedule", choices=("onecycle", "cosine", "constant"), default="onecycle",
-                   help="default: %(default)s")
+    o.add_argument("--optimizer", choices=OPTIMIZERS, default=OPTIMIZERS[0], help="default: %(default)s")
+    defaults = ", ".join(f"{v:g} {k}" for k, v in DEFAULT_LR.items())
+    o.add_argument("--lr", type=_positive_float, help=f"peak learning rate (default: {defaults})")
+    o.add_argument("--schedule", choices=SCHEDULES, default=SCHEDULES[0], help="default: %(default)s")
     o.add_argument("--label-smoothing", type=_fraction, default=0.0, help="default: %(default)s")
     r = p.add_argument_group("run")
     r.add_argument("--device", help="cpu, cuda, cuda:1 ...; default: CUDA when present")
     r.add_argument("--checkpoint-dir", help="save a checkpoint every epoch here and resume from it")
+    r.add_argument("--no-resume", action="store_true",
+                   help="start over even if --checkpoint-dir holds a checkpoint (it is overwritten)")
     r.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.add_argument("--compile", action="store_true",
+                   help="torch.compile the model (pays off on long runs; docs/performance.md measures it)")
     if budget:
         r.add_argument("--budget", type=_positive_float, metavar="SECONDS",
                        help="equal-time table at this much training time; default: what the "
@@ -260,8 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "attention mechanism. Example: scattn train --attention cbam --epochs 6",
     )
     p.add_argument("--attention", choices=names, default="cbam", help="default: %(default)s")
-    p.add_argument("--seed", type=int, default=0, help="model init and shuffle; default: %(default)s")
-    p.add_argument("--no-resume", action="store_true", help="start over even if a checkpoint exists")
+    p.add_argument("--seed", type=_seed, default=0, help="model init and shuffle; default: %(default)s")
     _add_common(p)
     p.set_defaults(func=_train)
 
@@ -272,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "Example: scattn compare --attentions none se cbam --seeds 0 1 2",
     )
     _add_attentions(p, ["none", "se", "cbam"])
-    p.add_argument("--seeds", nargs="+", type=int, help="default: the profile's (0 1 2)")
+    p.add_argument("--seeds", nargs="+", type=_seed, help="default: the profile's (0 1 2)")
     _add_common(p, budget=True)
     p.set_defaults(func=_compare)
 
@@ -305,6 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .checkpoint import CheckpointError
+
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -315,6 +380,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return args.func(args)
+    except UsageError as e:
+        print(f"scattn {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except CheckpointError as e:  # another run's checkpoint, or an unreadable one: said in the CLI's terms
+        print(f"scattn {args.command}: error: {e.reason} Use another --checkpoint-dir, or --no-resume to "
+              "start over.", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"\nscattn {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

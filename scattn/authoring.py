@@ -52,21 +52,47 @@ def badge_source(path: Path) -> str:
             f"({colab}/blob/main/{rel})")
 
 
+def package_version() -> str:
+    """The version in pyproject.toml: what the notebooks are written for."""
+    match = re.search(r'^version\s*=\s*"([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.MULTILINE)
+    if not match:
+        raise RuntimeError("no version in pyproject.toml [project]")
+    return match.group(1)
+
+
 def setup_source() -> str:
+    """The setup cell: install scattn where it is missing, without a restart and without hiding
+    a failure; warn about a stale install; then ``scattn.setup()``."""
     return f'''# NBVAL_IGNORE_OUTPUT
 # (the device and the profile differ between runs.)
 # Setup, the same in every notebook. Where scattn is missing (Colab), pip installs it
 # into this kernel's site-packages, which is already on sys.path: no restart needed.
-# torch is left as it is.
-import importlib, importlib.util, subprocess, sys
+# torch is left as it is. SCATTN_SOURCE picks another source: a fork's git URL, a wheel
+# or archive URL, or a folder holding the repository (say, uploaded to /content/scattn).
+import importlib, importlib.util, os, re, subprocess, sys
 
+SOURCE = os.environ.get("SCATTN_SOURCE", "git+{repo_url()}")
+WRITTEN_FOR = "{package_version()}"  # the scattn version this notebook expects
 if importlib.util.find_spec("scattn") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
-                    "scattn @ git+{repo_url()}"], check=True)
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", SOURCE],
+                         capture_output=True, text=True)
+    if pip.returncode != 0:
+        print(f"pip could not install scattn from {{SOURCE}}; its last lines:",
+              *(pip.stderr or pip.stdout).strip().splitlines()[-6:], sep="\\n    ")
+        print("Other ways in: set os.environ['SCATTN_SOURCE'] to a wheel or archive URL, or upload\\n"
+              "the repository (Files pane) and set it to that folder, e.g. '/content/scattn'; then\\n"
+              "run this cell again.")
+        raise RuntimeError(f"scattn is not installed (source: {{SOURCE}}); see the lines above")
     importlib.invalidate_caches()
 
 import scattn
 
+def _version(v):
+    return tuple(int(n) for n in re.findall(r"\\d+", v)[:3])
+
+if _version(scattn.__version__) < _version(WRITTEN_FOR):
+    print(f"warning: scattn {{scattn.__version__}} is installed but this notebook expects "
+          f"{{WRITTEN_FOR}}: pip install --upgrade {{SOURCE}}, then restart the runtime")
 cfg = scattn.setup()  # device, profile (SCATTN_PROFILE=smoke|cpu|gpu), seeds
 print(cfg)'''
 

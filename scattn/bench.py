@@ -3,7 +3,7 @@
 FLOPs come from ``torch.utils.flop_counter.FlopCounterMode``, which counts the
 matrix products and convolutions (2 FLOPs per multiply-add) and nothing else:
 pooling, sigmoid and the element-wise products of an attention gate count as
-zero. That is the point notebook 08 makes: attention adds almost no FLOPs but
+zero. That is the point the notebook on the cost of attention makes: attention adds almost no FLOPs but
 extra passes over memory, which the latency shows and the FLOP count hides.
 """
 
@@ -12,14 +12,14 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .plots import Table
-from .runtime import get_device
+from .runtime import get_device, train_mode
+from .table import Table
 
 
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:
@@ -32,18 +32,6 @@ def _check_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
     if len(shape) != 4 or min(shape) < 1:
         raise ValueError(f"input_shape must be (N, C, H, W) with positive sizes, got {tuple(input_shape)}")
     return shape
-
-
-@contextmanager
-def _eval_mode(model: nn.Module):
-    """Eval mode for the duration, then every submodule's own mode back."""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield model
-    finally:
-        for m, mode in modes:
-            m.train(mode)
 
 
 def _model_device(model: nn.Module) -> torch.device:
@@ -60,7 +48,7 @@ def count_flops(model: nn.Module, input_shape: Sequence[int]) -> int:
     shape = _check_shape(input_shape)
     x = torch.zeros(shape, device=_model_device(model))
     counter = FlopCounterMode(display=False)
-    with _eval_mode(model), torch.no_grad(), counter:
+    with train_mode(model, False), torch.no_grad(), counter:
         model(x)
     return int(counter.get_total_flops())
 
@@ -88,11 +76,11 @@ def latency(
     shape = _check_shape(input_shape)
     if repeats < 1 or warmup < 0:
         raise ValueError(f"repeats must be >= 1 and warmup >= 0, got {repeats} and {warmup}")
-    dev = get_device(device) if not isinstance(device, torch.device) else device
+    dev = get_device(device)
     model.to(dev)
     x = torch.randn(shape, device=dev)
     times = []
-    with _eval_mode(model) if not backward else nullcontext():
+    with train_mode(model, False) if not backward else nullcontext():
         for i in range(warmup + repeats):
             _sync(dev)
             start = time.perf_counter()
@@ -122,7 +110,7 @@ def peak_memory(
     changes (the tensors kept for backward) on any device.
     """
     shape = _check_shape(input_shape)
-    dev = get_device(device) if not isinstance(device, torch.device) else device
+    dev = get_device(device)
     if dev.type != "cuda":
         return None
     model.to(dev)
@@ -159,14 +147,8 @@ def activation_memory(model: nn.Module, input_shape: Sequence[int]) -> int:
             seen[ptr] = storage.nbytes()
         return t
 
-    modes = [(m, m.training) for m in model.modules()]
-    model.train()
-    try:
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            model(x)
-    finally:
-        for m, mode in modes:
-            m.train(mode)
+    with train_mode(model, True), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(x)
     return sum(seen.values())
 
 
@@ -183,7 +165,7 @@ def benchmark(
     ``input_shape`` forward only ("latency_ms") and forward + backward ("step_ms").
     """
     shape = _check_shape(input_shape)
-    dev = get_device(device) if not isinstance(device, torch.device) else device
+    dev = get_device(device)
     rows = []
     for name in attentions:
         model = make_model(name).to(dev)

@@ -15,14 +15,14 @@ CBAM, Fig. 3)::
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .attention import available_attention, make_attention
+from .arguments import positive_int
+from .attention import attention_name, make_attention
 
 # The widths here (16, 32, 64) are far below the 256..2048 channels the papers had
 # in mind for reduction r = 16: C // 16 would leave SE and CBAM's channel MLP 1, 2 and
@@ -35,8 +35,8 @@ SMALL_REDUCTION = 4
 # --------------------------------------------------------------------------------------
 
 
-def _attention_names(attention, n_stages: int) -> list:
-    """One attention name per stage, from one name or a list of names."""
+def _attention_names(attention, n_stages: int) -> list[str]:
+    """One registry name per stage, from one name or a list of names."""
     if isinstance(attention, (list, tuple)):
         if len(attention) != n_stages:
             raise ValueError(
@@ -51,41 +51,15 @@ def _attention_names(attention, n_stages: int) -> list:
             f"attention must be a name such as 'cbam' or a list of {n_stages} names "
             f"(one per stage), got {type(attention).__name__}"
         )
-    for name in names:
-        make_attention(name, 8)  # raises the registry's ValueError for an unknown name
-    return names
+    return [attention_name(name) for name in names]
 
 
-def _keywords(name, channels: int = 8) -> set[str]:
-    """Keyword arguments the constructor of attention ``name`` names explicitly."""
-    cls = type(make_attention(name, channels))
-    return {
-        p.name for p in inspect.signature(cls.__init__).parameters.values()
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in ("self", "channels")
-    }
-
-
-def _attention_factory(attention, n_stages: int, defaults: dict, kwargs: dict):
-    """A function (stage, channels) -> attention module, checking names and kwargs first.
-
-    Each keyword goes to the mechanisms that take it (``reduction`` reaches SE and
-    CBAM but not ECA, which has none), so one call works for every name. A keyword
-    that no registered mechanism takes is a typo and raises a ValueError.
-    """
-    names = _attention_names(attention, n_stages)
-    known = set().union(*(_keywords(name) for name in available_attention()))
-    unknown = sorted(set(kwargs) - known)
-    if unknown:
-        raise ValueError(
-            f"no attention mechanism takes {', '.join(map(repr, unknown))}; "
-            f"known keywords: {', '.join(sorted(known))}"
-        )
-    options = {**defaults, **kwargs}
+def _attention_factory(names: list[str], options: dict):
+    """(stage, channels) -> that stage's attention module; the registry routes ``options``."""
+    make_attention("none", 8, **options)  # a keyword no mechanism takes fails here, drawing no random numbers
 
     def build(stage: int, channels: int) -> nn.Module:
-        name = names[stage]
-        takes = _keywords(name)
-        return make_attention(name, channels, **{k: v for k, v in options.items() if k in takes})
+        return make_attention(names[stage], channels, **options)
 
     return build
 
@@ -207,11 +181,9 @@ class _StagedResNet(nn.Module):
 
 
 def _check_widths(widths) -> tuple[int, ...]:
-    if not isinstance(widths, Sequence) or not widths or not all(
-        isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths
-    ):
+    if isinstance(widths, str) or not isinstance(widths, Sequence) or not widths:
         raise ValueError(f"widths must be a non-empty sequence of positive integers, got {widths!r}")
-    return tuple(widths)
+    return tuple(positive_int("each width", w) for w in widths)
 
 
 # --------------------------------------------------------------------------------------
@@ -235,13 +207,9 @@ class SmallCNN(_StagedResNet):
     a name from :func:`scattn.available_attention` or one name per stage;
     ``attention_kwargs`` (e.g. ``kernel_size=3``) go to every mechanism that takes
     them. ``reduction`` defaults to 4 here, not 16 (see ``SMALL_REDUCTION``).
-    Projection (option B) shortcuts between stages.
-
-    Cost of one training epoch on the default cluttered digits (6,000 canvases,
-    batch 128, AdamW), measured as process time on one thread of a 2-core CPU:
-    about 6.5 s without attention, 7 s with SE or CBAM, 9 s with BAM, which is
-    what one idle core needs. On the same machine shared with other jobs, a CBAM
-    epoch took 17 s of wall-clock.
+    Projection (option B) shortcuts between stages. ``config`` records the
+    arguments (checkpoints use it to recognise the model); what an epoch costs is
+    measured in docs/results.md.
     """
 
     def __init__(
@@ -253,9 +221,13 @@ class SmallCNN(_StagedResNet):
         **attention_kwargs,
     ):
         widths = _check_widths(widths)
-        build = _attention_factory(attention, len(widths), {"reduction": SMALL_REDUCTION}, attention_kwargs)
-        super().__init__(in_channels, widths, blocks=1, stem_stride=2, shortcut="B",
-                         num_classes=num_classes, build_attention=build)
+        names = _attention_names(attention, len(widths))
+        options = {"reduction": SMALL_REDUCTION, **attention_kwargs}
+        super().__init__(positive_int("in_channels", in_channels), widths, blocks=1, stem_stride=2,
+                         shortcut="B", num_classes=positive_int("num_classes", num_classes),
+                         build_attention=_attention_factory(names, options))
+        self.config = {"attention": names, "widths": list(widths), "num_classes": num_classes,
+                       "in_channels": in_channels, **options}
 
 
 # --------------------------------------------------------------------------------------
@@ -275,13 +247,15 @@ class CifarResNet(_StagedResNet):
     """
 
     def __init__(self, n: int, attention="none", num_classes: int = 10, **attention_kwargs):
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n (blocks per stage) must be a positive integer, got {n!r}")
+        n = positive_int("n (blocks per stage)", n)
         widths = (16, 32, 64)
-        build = _attention_factory(attention, len(widths), {"reduction": SMALL_REDUCTION}, attention_kwargs)
+        names = _attention_names(attention, len(widths))
+        options = {"reduction": SMALL_REDUCTION, **attention_kwargs}
         super().__init__(3, widths, blocks=n, stem_stride=1, shortcut="A",
-                         num_classes=num_classes, build_attention=build)
+                         num_classes=positive_int("num_classes", num_classes),
+                         build_attention=_attention_factory(names, options))
         self.depth = 6 * n + 2
+        self.config = {"depth": self.depth, "attention": names, "num_classes": num_classes, **options}
 
 
 def resnet20(attention="none", num_classes: int = 10, **attention_kwargs) -> CifarResNet:
@@ -345,8 +319,7 @@ def add_attention(model: nn.Module, name: str, **kwargs) -> nn.Module:
             f"add_attention expects a torchvision ResNet (resnet18/34/50/101/152) made of "
             f"BasicBlock or Bottleneck blocks; {type(model).__name__} has none"
         )
-    make_attention(name, 8)  # an unknown name raises the registry's ValueError, model untouched
-    if str(name).strip().lower() == "none" or name is None:
+    if attention_name(name) == "none":  # an unknown name raises the registry's ValueError, model untouched
         return model
 
     # Build every module first, so a bad keyword leaves the model as it was.

@@ -4,120 +4,22 @@ Every function returns a ``matplotlib.figure.Figure`` built without pyplot, so
 library code never calls ``plt.show()`` and a notebook shows each figure once
 (the value of the cell). Save one with ``fig.savefig("curves.png")``.
 
-:class:`Table` is the text/HTML table behind ``History``, ``ComparisonTable``
-and the benchmark results: ``print(table)`` in a terminal, the table itself as
-the last line of a notebook cell.
+(``Table``, the text/HTML table, lives in :mod:`scattn.table`; ``plots.Table``
+still names it for notebooks written before it moved.)
 """
 
 from __future__ import annotations
 
-import html
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 import torch
 
-# matplotlib is imported inside the figure functions: train.py and the CLI use
-# Table without paying for matplotlib's import.
+from .compare import ComparisonTable
+from .table import Table  # noqa: F401  (plots.Table: the name notebooks used before it moved)
+from .train import History
 
-Format = Callable[[Any], str]
-
-
-def _default_format(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "–"
-        return f"{value:.4g}"
-    return str(value)
-
-
-class Table:
-    """Rows of dicts that print as aligned text and render as HTML in a notebook.
-
-    ``columns`` picks and orders the keys (default: the first row's keys);
-    ``formats`` maps a column to a function that turns its value into text.
-    """
-
-    def __init__(
-        self,
-        rows: Iterable[Mapping[str, Any]],
-        columns: Sequence[str] | None = None,
-        formats: Mapping[str, Format] | None = None,
-        headers: Mapping[str, str] | None = None,
-        title: str | None = None,
-    ):
-        self.rows = [dict(r) for r in rows]
-        if columns is None:
-            columns = list(self.rows[0]) if self.rows else []
-        self.columns = list(columns)
-        self.formats = dict(formats or {})
-        self.headers = dict(headers or {})
-        self.title = title
-
-    def cells(self) -> tuple[list[str], list[list[str]]]:
-        """(header texts, body texts): what every rendering prints."""
-        head = [self.headers.get(c, c) for c in self.columns]
-        body = [
-            [self.formats.get(c, _default_format)(row.get(c)) for c in self.columns]
-            for row in self.rows
-        ]
-        return head, body
-
-    def __str__(self) -> str:
-        head, body = self.cells()
-        widths = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(head)]
-        # Text left-aligned, numbers right-aligned, as people read them.
-        numeric = [all(_looks_numeric(r[i]) for r in body) and body != [] for i in range(len(head))]
-
-        def line(cells: list[str]) -> str:
-            return "  ".join(
-                c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric, strict=True)
-            ).rstrip()
-
-        out = [self.title] if self.title else []
-        out += [line(head), "  ".join("-" * w for w in widths)]
-        out += [line(r) for r in body]
-        return "\n".join(out)
-
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_html_(self) -> str:
-        head, body = self.cells()
-        esc = html.escape
-        parts = ["<table>"]
-        if self.title:
-            parts.append(f"<caption>{esc(self.title)}</caption>")
-        parts.append("<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr></thead>")
-        parts.append("<tbody>")
-        for r in body:
-            parts.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>")
-        parts.append("</tbody></table>")
-        return "".join(parts)
-
-    def to_markdown(self) -> str:
-        """A GitHub-flavoured Markdown table (what docs/results.md holds)."""
-        head, body = self.cells()
-        out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        out += ["| " + " | ".join(r) + " |" for r in body]
-        return "\n".join(out)
-
-
-def _looks_numeric(text: str) -> bool:
-    t = text.replace("±", " ").replace("%", "").replace(",", "").split()
-    if not t:
-        return False
-    try:
-        float(t[0].rstrip("kMGT"))
-    except ValueError:
-        return False
-    return True
-
+# matplotlib is imported inside the figure functions: importing scattn.plots stays cheap.
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -131,18 +33,8 @@ def _figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (4.0, 3.
     return fig, axes
 
 
-def _as_numpy(x):
-    if isinstance(x, torch.Tensor):
-        return x.detach().float().cpu().numpy()
-    import numpy as np
-
-    return np.asarray(x, dtype=float)
-
-
 def _history_groups(histories) -> dict[str, list]:
     """Normalise what plot_history accepts to {label: [History, ...]}."""
-    from .train import ComparisonTable, History
-
     if isinstance(histories, ComparisonTable):
         return {k: list(v) for k, v in histories.histories.items()}
     if isinstance(histories, History):
@@ -219,7 +111,7 @@ def plot_overlay(
     """Each image in grey with its attention map on top, upsampled to the image size.
 
     images: (N, C, H, W) or (N, H, W); maps: (N, h, w) or (N, 1, h, w) at any resolution (see
-    ``scattn.inspect.spatial_map``); boxes: optional (N, 4) (x0, y0, x1, y1) drawn
+    ``scattn.maps.spatial_map``); boxes: optional (N, 4) (x0, y0, x1, y1) drawn
     as rectangles, x1/y1 exclusive.
     """
     import torch.nn.functional as F

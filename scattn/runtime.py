@@ -1,4 +1,4 @@
-"""Where the course runs: device, runtime profile, seeds, Colab, data directory.
+"""Where and how the course runs: device, precision, profile, seeds, Colab, files.
 
 One call in every notebook's setup cell::
 
@@ -16,13 +16,18 @@ import random
 import secrets
 import sys
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 import torch
+from torch import nn
+
+from .arguments import integer
 
 
 @dataclass(frozen=True)
@@ -138,11 +143,113 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], object]) 
         raise
 
 
-def get_device(prefer: str | None = None) -> torch.device:
-    """CUDA when present (or ``prefer``), else the CPU: the d2l ``try_gpu()`` idea."""
-    if prefer is not None:
-        return torch.device(prefer)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def get_device(prefer: str | torch.device | None = None) -> torch.device:
+    """CUDA when present, else the CPU (the d2l ``try_gpu()`` idea); or the device asked for.
+
+    The one place a device argument is read: ``None``, a name ("cpu", "cuda",
+    "cuda:1") or a ``torch.device``. A name torch does not know, or CUDA on a machine
+    without a CUDA GPU, is a ValueError that says what is available.
+    """
+    if prefer is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if isinstance(prefer, torch.device):
+        device = prefer
+    else:
+        try:
+            device = torch.device(str(prefer).strip().lower())
+        except RuntimeError:
+            raise ValueError(f"unknown device {prefer!r}; expected cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count()
+        if count == 0:
+            raise ValueError(f"device {prefer!r} asked for, but this machine has no CUDA GPU; use cpu")
+        if device.index is not None and device.index >= count:
+            raise ValueError(f"device {prefer!r} asked for, but only cuda:0..cuda:{count - 1} exist")
+    elif device.type == "mps":  # Apple GPUs: runs, but the course is measured on CUDA and CPUs
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"device {prefer!r} asked for, but MPS is not available here; use cpu")
+    elif device.type != "cpu":
+        raise ValueError(f"unsupported device {prefer!r}; expected cpu, cuda, cuda:N or mps")
+    return device
+
+
+@dataclass(frozen=True)
+class Precision:
+    """Where and in what number format a run computes, decided once per run.
+
+    ``amp_dtype`` is the autocast dtype (None: float32 throughout); ``channels_last``
+    stores images and activations as N×H×W×C, which CUDA convolutions prefer.
+    """
+
+    device: torch.device
+    amp_dtype: torch.dtype | None = None
+    channels_last: bool = False
+
+    @property
+    def loss_scaling(self) -> bool:
+        """float16 needs its gradients scaled (torch.amp.GradScaler); bfloat16 does not."""
+        return self.amp_dtype == torch.float16
+
+    def autocast(self):
+        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
+
+    def prepare(self, model: nn.Module) -> nn.Module:
+        model.to(self.device)
+        return model.to(memory_format=torch.channels_last) if self.channels_last else model
+
+    def batch(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """(images, labels) of a loader's batch, on the device in the run's memory format."""
+        x, y = batch[0].to(self.device, non_blocking=True), batch[1].to(self.device, non_blocking=True)
+        return (x.contiguous(memory_format=torch.channels_last) if self.channels_last else x), y
+
+
+def amp_dtype(device: torch.device) -> torch.dtype:
+    """bfloat16 where the GPU computes it natively (compute capability 8.0+: A100, H100, L4,
+    RTX 30xx), else float16 with loss scaling (a T4 is 7.5; torch can *emulate* bfloat16
+    there, slowly, which is why ``torch.cuda.is_bf16_supported()`` alone is not the test)."""
+    if device.type == "cuda" and torch.cuda.get_device_capability(device) >= (8, 0):
+        return torch.bfloat16
+    return torch.float16
+
+
+def precision(device: str | torch.device | None = None, amp: bool | None = None,
+              channels_last: bool | None = None) -> Precision:
+    """The run's :class:`Precision`: mixed precision and channels_last default to on with
+    CUDA; asked for on a CPU they are skipped with a warning."""
+    device = get_device(device)
+
+    def cuda_only(name: str, value: bool | None) -> bool:
+        if value is None:
+            return device.type == "cuda"
+        if value and device.type != "cuda":
+            warnings.warn(f"{name}=True needs a CUDA device; running on {device} without it", stacklevel=3)
+            return False
+        return bool(value)
+
+    use_amp = cuda_only("amp", amp)
+    return Precision(device, amp_dtype(device) if use_amp else None, cuda_only("channels_last", channels_last))
+
+
+@contextmanager
+def train_mode(model: nn.Module, mode: bool) -> Iterator[nn.Module]:
+    """``model.train(mode)`` for the duration, then every submodule's own mode back."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.train(mode)
+    try:
+        yield model
+    finally:
+        for m, was in modes:
+            m.train(was)
+
+
+def version() -> str:
+    """scattn's version, from the installed package's metadata (pyproject.toml is its one source)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("scattn")
+    except metadata.PackageNotFoundError:  # a checkout on sys.path, never installed
+        return "0+unknown"
 
 
 def seed_everything(seed: int) -> None:
@@ -152,22 +259,59 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+MAX_SEED = 2**32 - 1  # NumPy's legacy seeding takes 0 .. 2**32 - 1
+
+
+def check_seed(name: str, value) -> int:
+    """A seed every RNG the course uses accepts: an integer in [0, 2**32 - 1]."""
+    seed = integer(name, value, minimum=0)
+    if seed > MAX_SEED:
+        raise ValueError(f"{name} must be an integer in [0, 2**32 - 1], got {seed}")
+    return seed
+
+
 def choose_profile(device: torch.device, name: str | None = None) -> Profile:
-    name = name or os.environ.get("SCATTN_PROFILE") or ("gpu" if device.type == "cuda" else "cpu")
+    """The named profile, else ``$SCATTN_PROFILE``, else "gpu" on CUDA and "cpu" otherwise."""
+    source = "profile"
+    if name is None and os.environ.get("SCATTN_PROFILE"):
+        name, source = os.environ["SCATTN_PROFILE"].strip(), "the SCATTN_PROFILE environment variable"
+    name = name or ("gpu" if device.type == "cuda" else "cpu")
     if name not in PROFILES:
-        raise ValueError(f"unknown profile {name!r}; expected one of {', '.join(PROFILES)}")
+        raise ValueError(f"unknown profile {name!r} (from {source}); expected one of {', '.join(PROFILES)}")
     return PROFILES[name]
+
+
+def _checked_overrides(overrides: dict) -> dict:
+    fields = {f for f in Profile.__dataclass_fields__ if f != "name"}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise ValueError(f"setup() cannot override {', '.join(unknown)}; "
+                         f"profile fields are {', '.join(sorted(fields))}")
+    checked = {}
+    for key, value in overrides.items():
+        if key == "seeds":
+            if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+                raise ValueError(f"seeds must be a sequence of seeds, got {value!r}")
+            seeds = tuple(check_seed("each seed", v) for v in value)
+            if not seeds or len(set(seeds)) != len(seeds):
+                raise ValueError(f"seeds must be distinct and at least one, got {list(seeds)}")
+            checked[key] = seeds
+        else:
+            checked[key] = integer(key, value, minimum=0 if key == "cifar_epochs" else 1)
+    return checked
 
 
 def setup(seed: int = 0, profile: str | None = None, device: str | None = None, **overrides) -> Config:
     """Choose device and profile, seed everything, and return the :class:`Config`.
 
-    ``overrides`` replace profile fields, e.g. ``setup(epochs=3)``.
+    ``overrides`` replace profile fields, e.g. ``setup(epochs=3)``; every value is
+    checked (a ValueError names the field and what it takes).
     """
+    seed = check_seed("seed", seed)
     dev = get_device(device)
     prof = choose_profile(dev, profile)
     if overrides:
-        prof = replace(prof, **overrides)
+        prof = replace(prof, **_checked_overrides(overrides))
     seed_everything(seed)
     return Config(device=dev, profile=prof, seed=seed, in_colab=in_colab(), data_dir=data_dir())
 
@@ -182,10 +326,8 @@ def _version(module_name: str) -> str:
 
 def doctor() -> str:
     """A plain-text runtime report: versions, device, Colab, data directory."""
-    import scattn
-
     lines = [
-        f"scattn       {scattn.__version__}",
+        f"scattn       {version()}",
         f"python       {platform.python_version()} ({sys.executable})",
         f"torch        {torch.__version__}",
         f"torchvision  {_version('torchvision')}",
@@ -201,10 +343,14 @@ def doctor() -> str:
         else:
             lines.append("             hint: on Colab choose Runtime > Change runtime type > T4 GPU")
     lines.append(f"colab        {'yes' if in_colab() else 'no'}")
-    lines.append(f"profile      {choose_profile(get_device()).name} (SCATTN_PROFILE to change)")
+    try:
+        lines.append(f"profile      {choose_profile(get_device()).name} (SCATTN_PROFILE to change)")
+    except ValueError as e:
+        lines.append(f"profile      problem: {e}")
     lines.append(f"data dir     {data_dir()} (SCATTN_DATA to change)")
     return "\n".join(lines)
 
 
-__all__ = ["Config", "PROFILES", "Profile", "atomic_write", "data_dir", "doctor", "get_device",
-           "in_colab", "seed_everything", "setup"]
+__all__ = ["Config", "MAX_SEED", "PROFILES", "Precision", "Profile", "amp_dtype", "atomic_write", "check_seed",
+           "data_dir", "doctor", "get_device", "in_colab", "precision", "seed_everything", "setup", "train_mode",
+           "version"]

@@ -231,8 +231,57 @@ def test_registry_ignores_knobs_of_other_mechanisms_but_not_typos():
     assert scattn.make_attention("eca", 64, reduction=4).kernel_size == 3
     assert scattn.make_attention("spatial", 64, reduction=4, kernel_size=3).kernel_size == 3
     assert scattn.make_attention("cbam", 64, reduction=4).channel.mlp[0].out_features == 16
-    with pytest.raises(TypeError, match=r"unknown keyword\(s\) \['reducton'\]"):
+    with pytest.raises(TypeError, match="no attention mechanism takes 'reducton'"):
         scattn.make_attention("se", 64, reducton=4)
+
+
+# ----------------------------------------------------------------------------- one protocol
+
+
+@pytest.mark.parametrize("name", ATTENTION)
+def test_attention_map_is_what_forward_multiplies_by_and_checks_its_input(name):
+    """attention_map(x) returns the captured gates' outputs (a tuple for several gates)."""
+    torch.manual_seed(0)
+    module = build(name, 8).eval()
+    x = torch.randn(2, 8, 6, 5)
+    _, captured = gate_outputs(module, x)
+    got = module.attention_map(x)
+    got = got if isinstance(got, tuple) else (got,)
+    assert len(got) == len(captured)
+    for mine, theirs in zip(got, captured.values(), strict=True):
+        torch.testing.assert_close(mine, theirs)
+    bad = torch.randn(2, 8, 6) if name == "spatial" else torch.randn(2, 5, 6, 5)  # 3-D, or 5 channels
+    with pytest.raises(ValueError, match="built for 8 channels|4-D"):
+        module.attention_map(bad)
+
+
+@pytest.mark.parametrize("name", ATTENTION)
+def test_every_module_shows_its_choices(name):
+    text = repr(build(name, 8))
+    assert "(" in text and ("channels=8" in text or name == "spatial")
+    if name == "spatial":
+        assert "kernel_size=" in text
+
+
+@pytest.mark.parametrize("name", ATTENTION)
+def test_numpy_integers_are_accepted_where_ints_are(name):
+    np = pytest.importorskip("numpy")
+    module = scattn.make_attention(name, np.int64(8), reduction=np.int32(4))
+    assert module(torch.randn(2, 8, 5, 5)).shape == (2, 8, 5, 5)
+
+
+@pytest.mark.parametrize("build_bad,match", [
+    (lambda: scattn.EfficientChannelAttention(64, gamma=0), "gamma must be a finite number in"),
+    (lambda: scattn.EfficientChannelAttention(64, b=float("nan")), "b must be a finite number"),
+    (lambda: scattn.eca_kernel_size(64, gamma=-2), "gamma"),
+    (lambda: scattn.CoordinateAttention(64, min_hidden=0), "min_hidden must be a positive integer"),
+    (lambda: scattn.BAM(64, dilation=0), "dilation must be a positive integer"),
+    (lambda: scattn.SqueezeExcitation(64, reduction=2.0), "reduction must be a positive integer"),
+    (lambda: scattn.SpatialAttention(kernel_size=True), "kernel_size must be a positive integer"),
+])
+def test_every_numeric_knob_is_checked_at_construction(build_bad, match):
+    with pytest.raises(ValueError, match=match):
+        build_bad()
 
 
 # ---- the additive control ---------------------------------------------------------------

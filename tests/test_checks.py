@@ -1,335 +1,260 @@
-"""Each exercise check passes the reference and catches every listed mistake with its hint.
+"""The exercise checks give the right verdict and the right hint, and never crash.
 
-The mutants below are the mistakes learners make, written as learners would write them.
+The catalogue in ``tests/learner_code/`` is learner code as learners write it: every
+wrong implementation must fail with the hint for its mistake, every right one (and
+the package's own modules) must pass, and whatever a learner's code returns or
+raises must end as ✗ lines and an AssertionError, never as the checker's traceback.
 """
 
 from __future__ import annotations
 
-import math
+import functools
+import os
+from collections import Counter
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from learner_code import cbam, channel, eca, entries, hooks, localisation, se, spatial
 from torch import nn
 
 import scattn
 from scattn import checks
+from scattn import maps as maps_module
+from scattn.checks import localisation as localisation_check
+
+CATALOGUE = [e for module in (spatial, channel, se, cbam, eca, hooks, localisation) for e in entries(module)]
+WRONG = [e for e in CATALOGUE if e[1].verdict == "wrong"]
+RIGHT = [e for e in CATALOGUE if e[1].verdict == "right"]
+CHECKS_DIR = os.path.dirname(checks.__file__)
 
 
-def fails_with(check, candidate, *phrases):
-    with pytest.raises(AssertionError) as info:
-        check(candidate)
-    for phrase in phrases:
-        assert phrase in str(info.value), f"{phrase!r} not in hint:\n{info.value}"
-    return str(info.value)
+def run(check: str, candidate, capsys) -> tuple[str, str | None]:
+    """(printed lines, hint or None if it passed); any exception but the AssertionError fails the test."""
+    try:
+        getattr(checks, check)(candidate)
+        hint = None
+    except AssertionError as error:
+        hint = str(error)
+    return capsys.readouterr().out, hint
 
 
-# ---- spatial attention -------------------------------------------------------------------
-
-class Spatial(nn.Module):
-    """A learner's correct spatial gate; mutants override one step."""
-
-    def __init__(self, kernel_size=7):
-        super().__init__()
-        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2)
-
-    def pools(self, x):
-        return x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)
-
-    def gate(self, x):
-        return torch.sigmoid(self.conv(torch.cat(self.pools(x), dim=1)))
-
-    def forward(self, x):
-        return x * self.gate(x)
+def ids(entry):
+    return f"{entry[0]}-{entry[1].__name__}"
 
 
-class SpatialAvgTwice(Spatial):
-    def pools(self, x):
-        return x.mean(dim=1, keepdim=True), x.mean(dim=1, keepdim=True)
+def test_catalogue_covers_every_check_with_enough_learner_code():
+    assert len(WRONG) >= 60 and len(RIGHT) >= 20
+    for check in ("spatial_attention", "channel_attention", "squeeze_excitation", "cbam", "eca_kernel_size",
+                  "capture_attention", "localisation_score"):
+        verdicts = Counter(impl.verdict for name, impl in CATALOGUE if name == check)
+        assert verdicts["wrong"] >= 8 and verdicts["right"] >= 4, (check, verdicts)
 
 
-class SpatialMaxWrongAxis(Spatial):
-    def pools(self, x):
-        return x.mean(dim=1, keepdim=True), x.amax(dim=(2, 3), keepdim=True)
+@pytest.mark.parametrize("entry", WRONG, ids=ids)
+def test_wrong_learner_code_fails_with_its_hint(entry, capsys):
+    check, impl = entry
+    out, hint = run(check, impl, capsys)
+    assert hint is not None, f"{impl.__name__} was accepted:\n{out}"
+    assert "✗" in out
+    for phrase in impl.phrases:
+        assert phrase in hint, f"{phrase!r} not in the hint:\n{hint}"
+    assert "could not use what your code returned" not in hint  # every failure is named, not a fallback
+    assert "traceback above" not in hint
 
 
-class SpatialNoSigmoid(Spatial):
-    def gate(self, x):
-        return self.conv(torch.cat(self.pools(x), dim=1))
+@pytest.mark.parametrize("entry", RIGHT, ids=ids)
+def test_right_learner_code_passes(entry, capsys):
+    check, impl = entry
+    out, hint = run(check, impl, capsys)
+    assert hint is None, f"{impl.__name__} was rejected:\n{out}\n{hint}"
+    assert out.rstrip().endswith("All checks passed.") and "✗" not in out
 
 
-class SpatialBadPadding(Spatial):
-    def __init__(self, kernel_size=7):
-        super().__init__(kernel_size)
-        self.conv = nn.Conv2d(2, 1, kernel_size)
+@pytest.mark.parametrize("check, reference", [
+    ("spatial_attention", scattn.SpatialAttention),
+    ("spatial_attention", functools.partial(scattn.SpatialAttention, batch_norm=True)),
+    ("channel_attention", scattn.ChannelAttention),
+    ("channel_attention", functools.partial(scattn.ChannelAttention, bias=True)),
+    ("squeeze_excitation", scattn.SqueezeExcitation),
+    ("cbam", scattn.CBAM),
+    ("cbam", functools.partial(scattn.CBAM, mlp_bias=True, batch_norm=True)),
+    ("eca_kernel_size", scattn.eca_kernel_size),
+    ("capture_attention", maps_module.capture_attention),
+    ("localisation_score", maps_module.localisation_score),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_the_package_passes_its_own_checks(check, reference, capsys):
+    out, hint = run(check, reference, capsys)
+    assert hint is None, f"{out}\n{hint}"
 
 
-class SpatialReturnsGate(Spatial):
-    def forward(self, x):
-        return self.gate(x)
+# ---- whatever the learner's code returns, a ✗ line and a hint --------------------------------------
+
+BAD_TENSORS = {  # what a forward may return instead of x * gate
+    "None": lambda x: None,
+    "tuple": lambda x: (x, x),
+    "float64": lambda x: x.double(),
+    "numpy": lambda x: x.detach().numpy(),
+    "bound method": lambda x: x.detach,
+    "list": lambda x: [x],
+}
 
 
-class BlogStyleSpatial(nn.Module):
-    def __init__(self, kernel_size=7):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 1, 1)
+def _module(check: str, make):
+    """A learner class with the layers ``check`` looks for, whose forward returns ``make(x)``."""
 
-    def forward(self, x):
-        return x * torch.sigmoid(self.conv(x.amax(dim=1, keepdim=True)))
+    class Returns(nn.Module):
+        def __init__(self, channels=None, reduction=16, kernel_size=7, order="channel-spatial"):
+            super().__init__()
+            if order not in cbam.ORDERS:
+                raise ValueError(f"order must be one of {cbam.ORDERS}")
+            if check in ("spatial_attention", "cbam"):
+                self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2)
+            if check != "spatial_attention":
+                hidden = max(1, channels // reduction)
+                self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels))
+
+        def forward(self, x):
+            return make(x)
+
+    return Returns
 
 
-class SpatialBroken(Spatial):
-    def forward(self, x):
-        raise NotImplementedError()
+BAD_VALUES = {
+    "eca_kernel_size": {"None": None, "tuple": (3, 3), "float64": np.float64(3.0), "numpy": np.array([3]),
+                        "bound method": (3).bit_length, "list": [3]},
+    "capture_attention": {"None": None, "tuple": ({}, []), "float64": np.float64(0.5), "numpy": np.zeros(3),
+                          "bound method": {}.copy, "list": [torch.zeros(1)]},
+}
 
 
-def test_spatial_reference_and_learner_style_pass(capsys):
-    checks.spatial_attention(scattn.SpatialAttention)
-    checks.spatial_attention(Spatial)
+def _score_returning(kind):
+    def score(maps, boxes, canvas_size):
+        up = F.interpolate(maps[:, None], size=(canvas_size, canvas_size), mode="bilinear", align_corners=False)
+        idx = up.flatten(1).argmax(1)
+        y, x = idx // canvas_size, idx % canvas_size
+        inside = (boxes[:, 0] <= x) & (x < boxes[:, 2]) & (boxes[:, 1] <= y) & (y < boxes[:, 3])
+        return {"None": None, "tuple": (inside.float().mean().item(), inside), "float64": inside.double(),
+                "numpy": inside.numpy(), "bound method": inside.float().mean, "list": inside.tolist()}[kind]
+
+    return score
+
+
+def _bad_candidate(check: str, kind: str):
+    if check in BAD_VALUES:
+        return lambda *args: BAD_VALUES[check][kind]
+    if check == "localisation_score":
+        return _score_returning(kind)
+    return _module(check, BAD_TENSORS[kind])
+
+
+@pytest.mark.parametrize("kind", list(BAD_TENSORS))
+@pytest.mark.parametrize("check", ["spatial_attention", "channel_attention", "squeeze_excitation", "cbam",
+                                   "eca_kernel_size", "capture_attention", "localisation_score"])
+def test_a_return_of_the_wrong_type_is_a_cross_not_a_crash(check, kind, capsys):
+    out, hint = run(check, _bad_candidate(check, kind), capsys)
+    assert hint is not None and "✗" in out
+    assert "could not use what your code returned" not in hint, hint
+    assert "Traceback" not in hint and "scattn/checks" not in hint
+
+
+# ---- exceptions: the learner's own lines, then a hint ------------------------------------------------
+
+def test_an_exception_shows_the_learners_lines_not_the_checkers(capsys):
+    out, hint = run("spatial_attention", spatial.MaxOverSpace, capsys)
+    assert "raised RuntimeError" in hint
+    assert "learner_code" in hint and "spatial.py" in hint  # the learner's file and line
+    assert "return x * torch.sigmoid(self.conv(torch.cat([avg, mx], dim=1)))" in hint
+    assert CHECKS_DIR not in hint and "torch/nn" not in hint
+    assert "traceback above" not in hint
+
+
+def test_an_exception_without_learner_frames_gets_no_reference_to_lines_above(capsys):
+    class Unbuildable(nn.Module):
+        __init__ = None  # calling the class raises inside Python itself, not in learner code
+
+    out, hint = run("spatial_attention", Unbuildable, capsys)
+    assert "✗" in out and "shown above" not in hint and "traceback above" not in hint
+
+
+def test_an_instance_or_a_result_instead_of_the_class_or_function(capsys):
+    out, hint = run("spatial_attention", spatial.LikeTheSolution(kernel_size=7), capsys)
+    assert "pass the class itself" in hint and "✗" in out
+    out, hint = run("eca_kernel_size", eca.like_the_solution(64), capsys)
+    assert "without calling it" in hint and "✗" in out
+
+
+def test_report_turns_any_exception_in_a_step_into_a_cross(capsys):
+    report = checks.Report("title")
+    with report.step("a step whose code breaks"):
+        raise KeyError("anything")
+    with report.step("a step that passes"):
+        pass
+    with pytest.raises(AssertionError, match="a step whose code breaks"):
+        report.finish()
     out = capsys.readouterr().out
-    assert out.count("All checks passed.") == 2 and "✗" not in out
+    assert "✗ a step whose code breaks" in out and "✓ a step that passes" in out
 
 
-def test_spatial_average_twice():
-    fails_with(checks.spatial_attention, SpatialAvgTwice, "average twice", "MAX")
+def test_report_stops_after_a_failed_step(capsys):
+    report = checks.Report("title")
+    with report.step("first"):
+        raise checks.Mistake("the hint")
+    with pytest.raises(AssertionError, match="Hint: first: the hint"):
+        report.stop_if_failed()
+    assert "the other checks run once the ✗ above is fixed" in capsys.readouterr().out
 
 
-def test_spatial_max_over_wrong_axis():
-    fails_with(checks.spatial_attention, SpatialMaxWrongAxis, "raised RuntimeError", "pool over the channels (dim=1")
+# ---- the checks' own inputs ---------------------------------------------------------------------------
+
+def test_localisation_edge_cases_are_what_they_say():
+    for what, edge_maps, boxes, expected, _hint in localisation_check._edge_cases():
+        assert maps_module.localisation_score(edge_maps, boxes, localisation_check.S) == expected, what
 
 
-def test_spatial_missing_sigmoid():
-    fails_with(checks.spatial_attention, SpatialNoSigmoid, "sigmoid is missing")
+def test_localisation_one_pixel_boxes_tell_the_upsampling_modes_apart():
+    g = torch.Generator().manual_seed(0)
+    coarse = localisation_check._coarse_maps(32, 10, g)
+    right = localisation_check._peaks(coarse, "bilinear", False)
+    assert torch.equal(right, maps_module.peak_positions(coarse, localisation_check.S))
+    for mode, corners in localisation_check.MODES:
+        other = localisation_check._peaks(coarse, mode, corners)
+        assert (other != right).any(dim=1).float().mean() >= 0.1, mode  # a learner using it fails
 
 
-def test_spatial_padding_changes_map_size():
-    fails_with(checks.spatial_attention, SpatialBadPadding, "padding", "kernel_size // 2")
+# ---- accuracy -------------------------------------------------------------------------------------------
 
-
-def test_spatial_returning_the_gate():
-    fails_with(checks.spatial_attention, SpatialReturnsGate, "returned the spatial gate", "return x * gate")
-
-
-def test_spatial_blog_style_one_channel_conv():
-    fails_with(checks.spatial_attention, BlogStyleSpatial, "takes 1 input channel", "average map and the")
-
-
-def test_learner_exception_is_reported_not_crashed(capsys):
-    hint = fails_with(checks.spatial_attention, SpatialBroken, "raised NotImplementedError")
-    assert "replace it with your code" in hint
-    assert "✗" in capsys.readouterr().out
-
-
-# ---- channel attention --------------------------------------------------------------------
-
-class Channel(nn.Module):
-    """A learner's correct CBAM channel gate."""
-
-    def __init__(self, channels, reduction=16):
+class _Constant(nn.Module):
+    def __init__(self, label):
         super().__init__()
-        hidden = max(1, channels // reduction)
-        self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels))
-
-    def vectors(self, x):
-        return x.mean(dim=(2, 3)), x.amax(dim=(2, 3))
-
-    def gate(self, x):
-        avg, mx = self.vectors(x)
-        return torch.sigmoid(self.mlp(avg) + self.mlp(mx))
+        self.label = label
+        self.bias = nn.Parameter(torch.zeros(3))
 
     def forward(self, x):
-        n, c = x.shape[:2]
-        return x * self.gate(x).view(n, c, 1, 1)
-
-
-class ChannelAvgTwice(Channel):
-    def vectors(self, x):
-        return x.mean(dim=(2, 3)), x.mean(dim=(2, 3))
-
-
-class ChannelMaxWrongAxis(Channel):
-    def vectors(self, x):
-        return x.mean(dim=(2, 3)), x.amax(dim=1).flatten(1)
-
-
-class ChannelNoSigmoid(Channel):
-    def gate(self, x):
-        avg, mx = self.vectors(x)
-        return self.mlp(avg) + self.mlp(mx)
-
-
-class ChannelNotShared(Channel):
-    def __init__(self, channels, reduction=16):
-        super().__init__(channels, reduction)
-        hidden = max(1, channels // reduction)
-        self.mlp_max = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels))
-
-    def gate(self, x):
-        avg, mx = self.vectors(x)
-        return torch.sigmoid(self.mlp(avg) + self.mlp_max(mx))
-
-
-class ChannelWrongBroadcast(Channel):
-    def forward(self, x):
-        n, c = x.shape[:2]
-        return x * self.gate(x).view(n, 1, 1, c)
-
-
-class ChannelZeroHidden(Channel):
-    def __init__(self, channels, reduction=16):
-        super().__init__(channels, reduction)
-        hidden = channels // reduction
-        self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels))
-
-
-class ChannelReturnsGate(Channel):
-    def forward(self, x):
-        return self.gate(x)[:, :, None, None]
-
-
-def test_channel_reference_and_learner_style_pass(capsys):
-    checks.channel_attention(scattn.ChannelAttention)
-    checks.channel_attention(Channel)
-    assert capsys.readouterr().out.count("All checks passed.") == 2
-
-
-def test_channel_average_twice():
-    fails_with(checks.channel_attention, ChannelAvgTwice, "average is used twice")
-
-
-def test_channel_max_over_wrong_axis():
-    fails_with(checks.channel_attention, ChannelMaxWrongAxis, "pool over H×W (dims 2, 3), not over the channels")
-
-
-def test_channel_missing_sigmoid():
-    fails_with(checks.channel_attention, ChannelNoSigmoid, "sigmoid is missing")
-
-
-def test_channel_mlp_not_shared():
-    fails_with(checks.channel_attention, ChannelNotShared, "MLP is not shared", "ONE MLP")
-
-
-def test_channel_gate_broadcast_wrong_shape():
-    fails_with(checks.channel_attention, ChannelWrongBroadcast, "broadcast with the wrong shape", "(N, C, 1, 1)")
-
-
-@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")  # the mutant's own zero-width layer
-def test_channel_hidden_width_zero():
-    fails_with(checks.channel_attention, ChannelZeroHidden, "hidden width C // r is 0", "max(1, C // r)")
-
-
-def test_channel_returning_the_gate():
-    fails_with(checks.channel_attention, ChannelReturnsGate, "returned the channel gate")
-
-
-# ---- squeeze-and-excitation -------------------------------------------------------------------
-
-class SE(nn.Module):
-    def __init__(self, channels, reduction=16):
-        super().__init__()
-        hidden = max(1, channels // reduction)
-        self.fc1, self.fc2 = nn.Linear(channels, hidden), nn.Linear(hidden, channels)
-
-    def squeeze(self, x):
-        return x.mean(dim=(2, 3))
-
-    def forward(self, x):
-        s = torch.sigmoid(self.fc2(F.relu(self.fc1(self.squeeze(x)))))
-        return x * s[:, :, None, None]
-
-
-class SEMaxSqueeze(SE):
-    def squeeze(self, x):
-        return x.amax(dim=(2, 3))
-
-
-class SENoSigmoid(SE):
-    def forward(self, x):
-        return x * self.fc2(F.relu(self.fc1(self.squeeze(x))))[:, :, None, None]
-
-
-class SEConv(nn.Module):
-    """SE written with 1×1 convolutions, as torchvision does: also correct."""
-
-    def __init__(self, channels, reduction=16):
-        super().__init__()
-        hidden = max(1, channels // reduction)
-        self.fc1, self.fc2 = nn.Conv2d(channels, hidden, 1), nn.Conv2d(hidden, channels, 1)
-
-    def forward(self, x):
-        return x * torch.sigmoid(self.fc2(F.relu(self.fc1(x.mean(dim=(2, 3), keepdim=True)))))
-
-
-def test_se_reference_and_conv_style_pass(capsys):
-    checks.squeeze_excitation(scattn.SqueezeExcitation)
-    checks.squeeze_excitation(SE)
-    checks.squeeze_excitation(SEConv)
-    assert capsys.readouterr().out.count("All checks passed.") == 3
-
-
-def test_se_mistakes():
-    fails_with(checks.squeeze_excitation, SEMaxSqueeze, "global AVERAGE")
-    fails_with(checks.squeeze_excitation, SENoSigmoid, "sigmoid is missing")
-
-
-# ---- CBAM -----------------------------------------------------------------------------------
-
-class CBAMLearner(nn.Module):
-    ORDERS = ("channel-spatial", "spatial-channel", "parallel")
-
-    def __init__(self, channels, reduction=16, kernel_size=7, order="channel-spatial"):
-        super().__init__()
-        if order not in self.ORDERS:
-            raise ValueError(f"order must be one of {self.ORDERS}")
-        self.order = order
-        self.channel = Channel(channels, reduction)
-        self.spatial = Spatial(kernel_size)
-
-    def forward(self, x):
-        if self.order == "channel-spatial":
-            return self.spatial(self.channel(x))
-        if self.order == "spatial-channel":
-            return self.channel(self.spatial(x))
-        return x * self.channel.gate(x)[:, :, None, None] * self.spatial.gate(x)
-
-
-class CBAMReversed(CBAMLearner):
-    def forward(self, x):
-        return self.channel(self.spatial(x)) if self.order == "channel-spatial" else super().forward(x)
-
-
-class CBAMNoValidation(CBAMLearner):
-    ORDERS = CBAMLearner.ORDERS + ("sideways",)
-
-
-def test_cbam_reference_and_learner_pass(capsys):
-    checks.cbam(scattn.CBAM)
-    checks.cbam(CBAMLearner)
-    assert capsys.readouterr().out.count("All checks passed.") == 2
-
-
-def test_cbam_order_reversed():
-    fails_with(checks.cbam, CBAMReversed, "order is reversed", "channel attention FIRST")
-
-
-def test_cbam_unknown_order_must_raise():
-    fails_with(checks.cbam, CBAMNoValidation, "order='sideways' was accepted")
-
-
-# ---- ECA kernel size ----------------------------------------------------------------------------
-
-def eca_truncate(c):
-    t = int((math.log2(c) + 1) / 2)
-    return t if t % 2 else t + 1
-
-
-@pytest.mark.parametrize("mutant, hint", [
-    (lambda c: int((math.log2(c) + 1) / 2), "even"),
-    (lambda c: eca_truncate(c) + 0.0, "return an int"),
-    (lambda c: max(3, eca_truncate(c)), "clamp k to at least 3"),
-    (lambda c: (lambda t: t if t % 2 else t + 1)(round((math.log2(c) + 1) / 2)), "rounded"),
-    (lambda c: (lambda t: t if t % 2 else t + 1)(int((math.log(c) + 1) / 2)), "log base 2"),
-])
-def test_eca_kernel_mistakes(mutant, hint):
-    checks.eca_kernel_size(eca_truncate)
-    fails_with(checks.eca_kernel_size, mutant, hint)
+        return F.one_hot(torch.full((x.shape[0],), self.label), 3).float() + self.bias
+
+
+def test_accuracy_check_reports_and_returns_the_accuracy(capsys):
+    loader = [(torch.zeros(4, 1, 2, 2), torch.tensor([0, 0, 0, 1]))]
+    assert checks.accuracy(_Constant(0), loader, 0.7) == pytest.approx(0.75)
+    assert "test accuracy 75.0%" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="75.0% < 80%"):
+        checks.accuracy(_Constant(0), loader, 0.8)
+    with pytest.raises(ValueError, match=r"target must be an accuracy in \(0, 1\]"):
+        checks.accuracy(_Constant(0), loader, 93)
+
+
+@pytest.mark.parametrize("kind", list(BAD_TENSORS))
+def test_accuracy_with_a_model_returning_the_wrong_type_is_a_cross(kind, capsys):
+    class Returns(_Constant):
+        def forward(self, x):
+            return BAD_TENSORS[kind](super().forward(x))
+
+    loader = [(torch.zeros(4, 1, 2, 2), torch.tensor([0, 0, 0, 1]))]
+    if kind == "float64":  # float64 logits are still logits: evaluate scores them
+        assert checks.accuracy(Returns(0), loader, 0.7) == pytest.approx(0.75)
+        return
+    with pytest.raises(AssertionError, match="evaluating your model raised"):
+        checks.accuracy(Returns(0), loader, 0.7)
+    assert "✗ reaches the target accuracy" in capsys.readouterr().out

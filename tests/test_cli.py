@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 import scattn
+import scattn.compare  # imported before any test patches scattn.train.fit, which it binds
 from scattn import bench, data
 from scattn.__main__ import main
 from scattn.data import digits
@@ -39,9 +40,78 @@ def test_help_and_usage_errors(capsys):
     assert main(["fly"]) == 2
 
 
-def test_doctor(capsys):
+def test_doctor(capsys, monkeypatch):
     assert main(["doctor"]) == 0
     assert "torch" in capsys.readouterr().out
+    monkeypatch.setenv("SCATTN_PROFILE", "fast")
+    assert main(["doctor"]) == 0
+    assert "SCATTN_PROFILE" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "--seed", "-1"], "--seed: expected an integer in [0, 2**32 - 1]"),
+    (["compare", "--seeds", "0", "4294967296"], "--seeds: expected an integer in [0, 2**32 - 1]"),
+    (["train", "--data-seed", "-3"], "--data-seed: expected an integer in [0, 2**32 - 1]"),
+    (["train", "--lr", "inf"], "--lr: expected a positive finite number"),
+    (["compare", "--budget", "inf"], "--budget: expected a positive finite number"),
+    (["compare", "--seeds", "0", "0"], "--seeds lists 0 0: each must appear once"),
+    (["compare", "--attentions", "se", "se"], "--attentions lists se se: each must appear once"),
+    (["train", "--canvas-size", "16"], "--canvas-size / --distractors: digit_size (18) must fit on the canvas"),
+    (["train", "--canvas-size", "30"], "leaves no room for fragments"),
+    (["train", "--device", "gpu"], "--device: unknown device 'gpu'; expected cpu, cuda"),
+    (["train", "--device", "cuda:7"], "--device: device 'cuda:7' asked for, but"),
+])
+def test_bad_command_lines_exit_2_with_one_line_naming_the_option(argv, message, capsys, monkeypatch):
+    monkeypatch.setattr("scattn.train.fit", lambda *a, **k: pytest.fail("trained despite a usage error"))
+    monkeypatch.setattr("scattn.compare.compare", lambda *a, **k: pytest.fail("trained despite a usage error"))
+    tiny = [t for t in TINY if t not in ("--device", "cpu")] if "--device" in argv else TINY
+    assert main([*argv, *tiny]) == 2
+    err = capsys.readouterr().err
+    assert message in err.strip().splitlines()[-1] and "Traceback" not in err  # one line (after argparse's usage)
+
+
+def test_a_bad_profile_from_the_environment_is_a_usage_error_naming_it(capsys, monkeypatch):
+    monkeypatch.setenv("SCATTN_PROFILE", "fast")
+    assert main(["train", *TINY]) == 2
+    assert "unknown profile 'fast' (from the SCATTN_PROFILE environment variable)" in capsys.readouterr().err
+
+
+def test_output_paths_are_checked_before_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("scattn.train.fit", lambda *a, **k: pytest.fail("trained despite a bad path"))
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    assert main(["train", "--json", str(tmp_path), *TINY]) == 2
+    assert "is a directory; expected a file path" in capsys.readouterr().err
+    assert main(["train", "--checkpoint-dir", str(a_file / "runs"), *TINY]) == 2
+    assert "is a file, so nothing can be created under it" in capsys.readouterr().err
+    assert main(["train", "--json", str(a_file / "out.json"), *TINY]) == 2
+    assert main(["train", "--checkpoint-dir", str(a_file), *TINY]) == 2
+    assert "is a file; expected a directory" in capsys.readouterr().err
+
+
+def test_resuming_with_other_arguments_is_refused_then_no_resume_starts_afresh(tmp_path, capsys):
+    ckpt = tmp_path / "ckpt"
+    assert main(["train", "--checkpoint-dir", str(ckpt), "--seed", "0", *TINY]) == 0
+    capsys.readouterr()
+    for argv, field in [(["--seed", "1"], "seed: 0 in the checkpoint, 1 now"),
+                        (["--data-seed", "1"], "data.params.seed: 0 in the checkpoint, 1 now"),
+                        (["--attention", "se"], "model.attention"),
+                        (["--lr", "0.05"], "lr: 0.01 in the checkpoint, 0.05 now"),
+                        (["--distractors", "3"], "data.params.n_distractors: 6 in the checkpoint, 3 now")]:
+        assert main(["train", "--checkpoint-dir", str(ckpt), *argv, *TINY]) == 2, argv
+        err = capsys.readouterr().err
+        assert field in err and "--no-resume" in err, (argv, err)
+    assert main(["train", "--checkpoint-dir", str(ckpt), "--seed", "1", "--no-resume", *TINY]) == 0
+    assert main(["compare", "--checkpoint-dir", str(ckpt), "--attentions", "none", "--seeds", "0", *TINY]) == 0
+    assert main(["compare", "--checkpoint-dir", str(ckpt), "--attentions", "none", "--seeds", "0", "--lr", "0.05",
+                 *TINY]) == 2
+    assert main(["compare", "--checkpoint-dir", str(ckpt), "--attentions", "none", "--seeds", "0", "--lr", "0.05",
+                 "--no-resume", *TINY]) == 0
+
+
+def test_a_last_batch_of_one_trains_with_bam(capsys):
+    assert main(["train", "--attention", "bam", "--n-train", "17", "--batch-size", "16", "--n-test", "16",
+                 "--epochs", "1", "--quiet", "--device", "cpu"]) == 0
 
 
 # ----------------------------------------------------------------------------- train / compare
@@ -58,11 +128,24 @@ def test_train_prints_history_and_writes_json(tmp_path, capsys):
     assert (ckpt / CHECKPOINT_NAME).exists()
 
 
-def test_runtime_failure_exits_1_with_a_message(tmp_path, capsys):
+def test_an_unreadable_checkpoint_is_named_in_the_clis_terms(tmp_path, capsys):
     (tmp_path / CHECKPOINT_NAME).write_bytes(b"garbage")
-    assert main(["train", "--checkpoint-dir", str(tmp_path), *TINY]) == 1
+    assert main(["train", "--checkpoint-dir", str(tmp_path), *TINY]) == 2
     err = capsys.readouterr().err
     assert "scattn train: error: cannot read checkpoint" in err and "Traceback" not in err
+    assert "--no-resume" in err and "resume=False" not in err
+    assert main(["train", "--checkpoint-dir", str(tmp_path), "--no-resume", *TINY]) == 0
+
+
+def test_a_diverging_run_exits_1_keeps_its_last_good_checkpoint_and_writes_no_json(tmp_path, capsys):
+    ckpt, out = tmp_path / "ckpt", tmp_path / "run.json"
+    assert main(["train", "--checkpoint-dir", str(ckpt), *TINY]) == 0
+    good = (ckpt / CHECKPOINT_NAME).read_bytes()
+    assert main(["train", "--checkpoint-dir", str(ckpt), "--no-resume", "--lr", "1e30", "--json", str(out),
+                 *TINY]) == 1
+    err = capsys.readouterr().err
+    assert "training loss is" in err and "Traceback" not in err
+    assert (ckpt / CHECKPOINT_NAME).read_bytes() == good and not out.exists()
 
 
 def test_interrupt_exits_130(monkeypatch, capsys):
@@ -75,7 +158,7 @@ def test_interrupt_exits_130(monkeypatch, capsys):
     def ctrl_c(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("scattn.train.compare", ctrl_c)
+    monkeypatch.setattr("scattn.compare.compare", ctrl_c)
     assert main(["compare", *TINY]) == 130
     assert "interrupted" in capsys.readouterr().err
 

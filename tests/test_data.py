@@ -364,3 +364,13 @@ def test_sample_photos_are_bundled():
     assert {"astronaut", "chelsea", "coffee"} <= set(photos)
     for image in photos.values():
         assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8
+
+
+def test_a_partial_cifar_archive_is_named_and_removed(tmp_path, no_network):
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    archive.write_bytes(b"\x1f\x8b" + b"\0" * 1000)  # what an interrupted download leaves
+    with pytest.raises(RuntimeError) as caught:
+        data.cifar10(tmp_path, download=False)
+    message = str(caught.value)
+    assert f"Removed {archive}: a partial or damaged archive (1,002 bytes" in message
+    assert not archive.exists()

@@ -109,8 +109,10 @@ def test_bad_attention_arguments():
         resnet20(["se", "se", "squeeze"])
     with pytest.raises(ValueError, match="name such as"):
         SmallCNN(16)
-    with pytest.raises(ValueError, match="reducton"):
-        SmallCNN("se", reducton=8)  # a typo no mechanism takes
+    with pytest.raises(TypeError, match="no attention mechanism takes 'reducton'"):
+        SmallCNN("se", reducton=8)  # a typo no mechanism takes: the registry's error, as make_attention's
+    with pytest.raises(TypeError, match="no attention mechanism takes 'reducton'"):
+        resnet20("none", reducton=8)
     with pytest.raises(ValueError, match="widths"):
         SmallCNN(widths=())
     with pytest.raises(ValueError, match="n \\(blocks per stage\\)"):

@@ -7,7 +7,7 @@ from .cbam import CBAM
 from .channel import ChannelAttention
 from .coord import CoordinateAttention
 from .eca import EfficientChannelAttention, eca_kernel_size
-from .registry import available_attention, make_attention
+from .registry import attention_name, available_attention, make_attention
 from .scse import SCSE, SpatialSqueeze
 from .se import SqueezeExcitation
 from .spatial import SpatialAttention
@@ -24,6 +24,7 @@ __all__ = [
     "SpatialAttention",
     "SpatialSqueeze",
     "SqueezeExcitation",
+    "attention_name",
     "available_attention",
     "eca_kernel_size",
     "make_attention",

@@ -21,15 +21,15 @@ class AdditiveSqueezeExcitation(nn.Module):
     comes from the multiplication, not from the extra parameters or from seeing the
     whole image. It is not a straw man: without the sigmoid the shift is unbounded,
     and in a block ``ReLU(x̃ + shortcut)`` a large negative shift switches a channel
-    off, which is a crude form of gating. There is no :class:`~scattn.Gate`; the
-    shift is :meth:`context`, N×C×1×1.
+    off, which is a crude form of gating. There is no :class:`~scattn.Gate`: nothing
+    is multiplied, so :meth:`attention_map` returns an empty tuple; the shift is
+    :meth:`context`, N×C×1×1.
     """
 
     def __init__(self, channels: int, reduction: int = 16):
         super().__init__()
-        check_positive("channels", channels)
-        check_positive("reduction", reduction)
-        self.channels = channels
+        self.channels = channels = check_positive("channels", channels)
+        self.reduction = reduction = check_positive("reduction", reduction)
         hidden = hidden_width(channels, reduction)
         self.fc1 = nn.Linear(channels, hidden)  # W_1
         self.relu = nn.ReLU(inplace=True)  # δ
@@ -37,10 +37,18 @@ class AdditiveSqueezeExcitation(nn.Module):
 
     def context(self, x: torch.Tensor) -> torch.Tensor:
         """b, N×C×1×1: what is added to every position of each channel."""
+        check_input(self, x, self.channels)
         n, c = x.shape[:2]
         z = x.mean(dim=(2, 3))  # squeeze: (N, C, H, W) -> (N, C)
         return self.fc2(self.relu(self.fc1(z))).view(n, c, 1, 1)  # (N, C) -> (N, C/r) -> (N, C, 1, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def attention_map(self, x: torch.Tensor) -> tuple[()]:
+        """What the module multiplies by: nothing (it adds :meth:`context`)."""
         check_input(self, x, self.channels)
+        return ()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.context(x)  # broadcast over H, W
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}, reduction={self.reduction}"

@@ -26,10 +26,9 @@ class BAM(nn.Module):
 
     def __init__(self, channels: int, reduction: int = 16, dilation: int = 4):
         super().__init__()
-        check_positive("channels", channels)
-        check_positive("reduction", reduction)
-        check_positive("dilation", dilation)
-        self.channels = channels
+        self.channels = channels = check_positive("channels", channels)
+        self.reduction = reduction = check_positive("reduction", reduction)
+        self.dilation = dilation = check_positive("dilation", dilation)
         hidden = hidden_width(channels, reduction)
         self.channel_mlp = nn.Sequential(
             nn.Linear(channels, hidden),
@@ -53,12 +52,15 @@ class BAM(nn.Module):
         self.gate = Gate()
 
     def attention_map(self, x: torch.Tensor) -> torch.Tensor:
-        """M(F), N×C×H×W."""
+        """M(F), N×C×H×W (the module multiplies by 1 + M(F))."""
+        check_input(self, x, self.channels)
         n, c = x.shape[:2]
         m_c = self.channel_mlp(x.mean(dim=(2, 3))).view(n, c, 1, 1)  # (N, C) -> (N, C, 1, 1)
         m_s = self.spatial_convs(x)  # (N, C, H, W) -> (N, 1, H, W)
         return self.gate(m_c + m_s)  # broadcast to (N, C, H, W)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(self, x, self.channels)
         return x * (1 + self.attention_map(x))
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}, reduction={self.reduction}, dilation={self.dilation}"

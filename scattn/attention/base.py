@@ -2,13 +2,19 @@
 
 Each module computes its map(s) through a :class:`Gate` submodule. A forward hook
 on a gate sees the map the module multiplies by, so a notebook can plot the maps
-of a forward pass it already ran (``scattn.capture_attention`` does exactly that).
+of a forward pass it already ran (``scattn.maps.capture_attention`` does exactly
+that). Every module follows one small protocol: ``forward(x)`` keeps x's shape;
+``attention_map(x)`` returns what ``forward`` multiplies by, computed as ``forward``
+computes it (a tensor, or a tuple of tensors for modules with several gates),
+checking ``x`` the same way; ``extra_repr()`` shows the constructor's choices.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from ..arguments import choice, odd_kernel_size, positive_int
 
 
 class Gate(nn.Sigmoid):
@@ -23,26 +29,13 @@ def hidden_width(channels: int, reduction: int, minimum: int = 1) -> int:
     return max(minimum, channels // reduction)
 
 
-def check_positive(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
+# The package's argument checks under the names the attention modules use.
+check_positive = positive_int
+check_choice = choice
 
 
 def check_kernel_size(value, name: str = "kernel_size") -> int:
-    """Odd, positive kernel sizes keep H×W with padding k // 2."""
-    check_positive(name, value)
-    if value % 2 == 0:
-        raise ValueError(
-            f"{name} must be odd so that padding {name} // 2 keeps the map's size, got {value}"
-        )
-    return value
-
-
-def check_choice(name: str, value, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ValueError(f"unknown {name} {value!r}; expected one of {', '.join(map(repr, choices))}")
-    return value
+    return odd_kernel_size(name, value)
 
 
 def check_input(module: nn.Module, x: torch.Tensor, channels: int | None = None) -> None:

@@ -22,7 +22,9 @@ class CBAM(nn.Module):
     "channel-spatial" (the paper's choice, best), "spatial-channel" (slightly
     worse), and "parallel", where both maps are computed from F and
     F' = M_c(F) ⊗ M_s(F) ⊗ F (the paper gives no equation for it; this is ours).
-    The maps are ``self.channel.gate`` (N×C×1×1) and ``self.spatial.gate`` (N×1×H×W).
+    The maps are ``self.channel.gate`` (N×C×1×1) and ``self.spatial.gate``
+    (N×1×H×W); :meth:`attention_map` returns both, each computed from what it
+    reads in this order.
     """
 
     def __init__(
@@ -35,21 +37,33 @@ class CBAM(nn.Module):
         batch_norm: bool = False,
     ):
         super().__init__()
-        check_positive("channels", channels)
-        check_choice("order", order, ORDERS)
-        self.channels = channels
-        self.order = order
+        self.channels = channels = check_positive("channels", channels)
+        self.order = check_choice("order", order, ORDERS)
         self.channel = ChannelAttention(channels, reduction, bias=mlp_bias)
         self.spatial = SpatialAttention(kernel_size, batch_norm=batch_norm)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _gated(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """(output, (M_c, M_s)) in this module's order."""
         check_input(self, x, self.channels)
         if self.order == "channel-spatial":
-            return self.spatial(self.channel(x))
+            m_c = self.channel.attention_map(x)  # (N, C, 1, 1), from F
+            f1 = x * m_c  # F'
+            m_s = self.spatial.attention_map(f1)  # (N, 1, H, W), from F'
+            return f1 * m_s, (m_c, m_s)
         if self.order == "spatial-channel":
-            return self.channel(self.spatial(x))
-        # parallel: both maps read the same F.
-        return x * self.channel.attention_map(x) * self.spatial.attention_map(x)
+            m_s = self.spatial.attention_map(x)  # from F
+            f1 = x * m_s
+            m_c = self.channel.attention_map(f1)  # from M_s ⊗ F
+            return f1 * m_c, (m_c, m_s)
+        m_c, m_s = self.channel.attention_map(x), self.spatial.attention_map(x)  # parallel: both read F
+        return x * m_c * m_s, (m_c, m_s)
+
+    def attention_map(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(M_c, N×C×1×1; M_s, N×1×H×W), each computed from what it reads in this order."""
+        return self._gated(x)[1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._gated(x)[0]
 
     def extra_repr(self) -> str:
-        return f"order={self.order!r}"
+        return f"channels={self.channels}, order={self.order!r}"

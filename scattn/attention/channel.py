@@ -23,9 +23,9 @@ class ChannelAttention(nn.Module):
 
     def __init__(self, channels: int, reduction: int = 16, bias: bool = False):
         super().__init__()
-        check_positive("channels", channels)
-        check_positive("reduction", reduction)
-        self.channels = channels
+        self.channels = channels = check_positive("channels", channels)
+        self.reduction = reduction = check_positive("reduction", reduction)
+        self.bias = bool(bias)
         hidden = hidden_width(channels, reduction)
         self.mlp = nn.Sequential(
             nn.Linear(channels, hidden, bias=bias),  # W_0
@@ -36,6 +36,7 @@ class ChannelAttention(nn.Module):
 
     def attention_map(self, x: torch.Tensor) -> torch.Tensor:
         """M_c(F), N×C×1×1."""
+        check_input(self, x, self.channels)
         n, c = x.shape[:2]
         flat = x.flatten(2)  # (N, C, H, W) -> (N, C, HW)
         avg = flat.mean(dim=2)  # (N, C)
@@ -47,5 +48,7 @@ class ChannelAttention(nn.Module):
         return self.gate((out[:n] + out[n:]).view(n, c, 1, 1))  # (N, C, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(self, x, self.channels)
         return x * self.attention_map(x)  # broadcast over H, W
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}, reduction={self.reduction}, bias={self.bias}"

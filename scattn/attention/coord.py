@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import Gate, check_input, check_positive
+from .base import Gate, check_input, check_positive, hidden_width
 
 
 class CoordinateAttention(nn.Module):
@@ -16,16 +16,17 @@ class CoordinateAttention(nn.Module):
     g^h = σ(F_h(f^h)),  g^w = σ(F_w(f^w))                            (Eqs. 7-8)
     y_c(i, j) = x_c(i, j) · g^h_c(i) · g^w_c(j)                       (Eq. 9)
 
-    Hidden width max(8, C // r) with r = 32, as in the authors' code. The maps are
+    Hidden width max(``min_hidden``, C // r) with r = 32 and a minimum of 8, as in
+    the authors' code. The maps are
     ``self.gate_h`` (N×C×H×1) and ``self.gate_w`` (N×C×1×W).
     """
 
     def __init__(self, channels: int, reduction: int = 32, min_hidden: int = 8):
         super().__init__()
-        check_positive("channels", channels)
-        check_positive("reduction", reduction)
-        self.channels = channels
-        hidden = max(min_hidden, channels // reduction)
+        self.channels = channels = check_positive("channels", channels)
+        self.reduction = reduction = check_positive("reduction", reduction)
+        self.min_hidden = min_hidden = check_positive("min_hidden", min_hidden)
+        hidden = hidden_width(channels, reduction, minimum=min_hidden)
         self.conv1 = nn.Conv2d(channels, hidden, 1)  # F_1
         self.bn1 = nn.BatchNorm2d(hidden)
         self.act = nn.Hardswish()  # δ, h-swish
@@ -36,6 +37,7 @@ class CoordinateAttention(nn.Module):
 
     def attention_map(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(g^h, g^w), N×C×H×1 and N×C×1×W."""
+        check_input(self, x, self.channels)
         h, w = x.shape[2:]
         z_h = x.mean(dim=3, keepdim=True)  # (N, C, H, W) -> (N, C, H, 1)
         z_w = x.mean(dim=2, keepdim=True).transpose(2, 3)  # (N, C, 1, W) -> (N, C, W, 1)
@@ -46,6 +48,8 @@ class CoordinateAttention(nn.Module):
         return g_h, g_w
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(self, x, self.channels)
         g_h, g_w = self.attention_map(x)
         return x * g_h * g_w
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}, reduction={self.reduction}, min_hidden={self.min_hidden}"

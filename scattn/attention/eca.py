@@ -7,6 +7,7 @@ import math
 import torch
 from torch import nn
 
+from ..arguments import number, positive_number
 from .base import Gate, check_input, check_kernel_size, check_positive
 
 
@@ -17,7 +18,9 @@ def eca_kernel_size(channels: int, gamma: int = 2, b: int = 1) -> int:
     C = 64 -> 3, C = 256 -> 5, C = 2048 -> 7. timm also enforces k >= 3; we do not,
     so small C give k = 1 as the formula says.
     """
-    check_positive("channels", channels)
+    channels = check_positive("channels", channels)
+    gamma = positive_number("gamma", gamma)
+    b = number("b", b)
     t = int(abs(math.log2(channels) + b) / gamma)
     return t if t % 2 else t + 1
 
@@ -34,23 +37,21 @@ class EfficientChannelAttention(nn.Module):
 
     def __init__(self, channels: int, kernel_size: int | None = None, gamma: int = 2, b: int = 1):
         super().__init__()
-        check_positive("channels", channels)
+        self.channels = channels = check_positive("channels", channels)
         if kernel_size is None:
             kernel_size = eca_kernel_size(channels, gamma, b)
-        check_kernel_size(kernel_size)
-        self.channels = channels
-        self.kernel_size = kernel_size
+        self.kernel_size = kernel_size = check_kernel_size(kernel_size)
         self.conv = nn.Conv1d(1, 1, kernel_size, padding=kernel_size // 2, bias=False)
         self.gate = Gate()
 
     def attention_map(self, x: torch.Tensor) -> torch.Tensor:
         """ω, N×C×1×1."""
+        check_input(self, x, self.channels)
         n, c = x.shape[:2]
         y = x.mean(dim=(2, 3)).view(n, 1, c)  # (N, C, H, W) -> (N, 1, C): channels as a sequence
         return self.gate(self.conv(y).view(n, c, 1, 1))  # (N, 1, C) -> (N, C, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(self, x, self.channels)
         return x * self.attention_map(x)
 
     def extra_repr(self) -> str:

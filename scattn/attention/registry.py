@@ -42,31 +42,36 @@ def _parameters(factory: Callable[..., nn.Module]) -> set[str]:
     return set(inspect.signature(factory).parameters) - {"channels"}
 
 
+def attention_name(name: str | None) -> str:
+    """The registry's key for ``name`` ("CBAM", " se " and None -> "cbam", "se", "none"),
+    or a ValueError listing the names (with the closest one when there is one)."""
+    key = "none" if name is None else str(name).strip().lower()
+    if key not in _REGISTRY:
+        close = difflib.get_close_matches(key, _REGISTRY, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown attention {name!r}{hint}; expected one of {', '.join(_REGISTRY)}")
+    return key
+
+
 def make_attention(name: str | None, channels: int, **kwargs) -> nn.Module:
     """Build attention ``name`` for ``channels`` channels; "none" (or None) is an identity.
 
-    Keyword arguments that belong to *other* mechanisms (``reduction`` for ECA,
-    say) are ignored, so a model can pass one set of knobs whatever the name;
-    a keyword no mechanism knows is an error.
+    The one place that routes keyword arguments: those that belong to *other*
+    mechanisms (``reduction`` for ECA, say) are ignored, so a model can pass one
+    set of knobs whatever the name; a keyword no mechanism takes is a TypeError
+    that lists the ones they take.
 
     >>> make_attention("cbam", 64, reduction=8)
     CBAM(...)
     """
-    key = "none" if name is None else str(name).strip().lower().replace("_", "-")
-    if key not in _REGISTRY:
-        close = difflib.get_close_matches(key, _REGISTRY, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(
-            f"unknown attention {name!r}{hint}; expected one of {', '.join(_REGISTRY)}"
-        )
+    factory = _REGISTRY[attention_name(name)]
     check_positive("channels", channels)
-    factory = _REGISTRY[key]
     known = set().union(*(_parameters(f) for f in _REGISTRY.values()))
     unknown = set(kwargs) - known
     if unknown:
         raise TypeError(
-            f"make_attention got unknown keyword(s) {sorted(unknown)}; "
-            f"the mechanisms take {sorted(known)}"
+            f"no attention mechanism takes {', '.join(map(repr, sorted(unknown)))}; "
+            f"the mechanisms take {', '.join(sorted(known))}"
         )
     own = _parameters(factory)
     return factory(channels, **{k: v for k, v in kwargs.items() if k in own})

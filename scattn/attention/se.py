@@ -21,9 +21,8 @@ class SqueezeExcitation(nn.Module):
 
     def __init__(self, channels: int, reduction: int = 16):
         super().__init__()
-        check_positive("channels", channels)
-        check_positive("reduction", reduction)
-        self.channels = channels
+        self.channels = channels = check_positive("channels", channels)
+        self.reduction = reduction = check_positive("reduction", reduction)
         hidden = hidden_width(channels, reduction)
         self.fc1 = nn.Linear(channels, hidden)  # W_1
         self.relu = nn.ReLU(inplace=True)  # δ
@@ -32,11 +31,14 @@ class SqueezeExcitation(nn.Module):
 
     def attention_map(self, x: torch.Tensor) -> torch.Tensor:
         """s, N×C×1×1."""
+        check_input(self, x, self.channels)
         n, c = x.shape[:2]
         z = x.mean(dim=(2, 3))  # squeeze: (N, C, H, W) -> (N, C)
         s = self.fc2(self.relu(self.fc1(z)))  # excite: (N, C) -> (N, C/r) -> (N, C)
         return self.gate(s.view(n, c, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(self, x, self.channels)
         return x * self.attention_map(x)  # scale
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}, reduction={self.reduction}"

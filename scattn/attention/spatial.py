@@ -26,8 +26,8 @@ class SpatialAttention(nn.Module):
 
     def __init__(self, kernel_size: int = 7, batch_norm: bool = False):
         super().__init__()
-        check_kernel_size(kernel_size)
-        self.kernel_size = kernel_size
+        self.kernel_size = kernel_size = check_kernel_size(kernel_size)
+        self.batch_norm = bool(batch_norm)
         self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=not batch_norm)
         self.bn = nn.BatchNorm2d(1) if batch_norm else nn.Identity()
         self.gate = Gate()
@@ -42,11 +42,11 @@ class SpatialAttention(nn.Module):
 
     def attention_map(self, x: torch.Tensor) -> torch.Tensor:
         """M_s(F), N×1×H×W."""
+        check_input(self, x)
         return self.gate(self.bn(self.conv(self.descriptor(x))))  # (N, 2, H, W) -> (N, 1, H, W)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(self, x)
         return x * self.attention_map(x)  # broadcast over C
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}"
+        return f"kernel_size={self.kernel_size}, batch_norm={self.batch_norm}"

@@ -49,7 +49,7 @@ def cifar10(root=None, train: bool = True, download: bool = True, augment: bool 
             else "download=False and the files are missing or damaged"
         )
         raise RuntimeError(
-            f"CIFAR-10 is not available: {how} ({err}).\n"
+            f"CIFAR-10 is not available: {how} ({err}).\n{_damaged_archive(root / CIFAR10.filename)}"
             f"  - With internet, cifar10(download=True) fetches {CIFAR10.url}\n"
             f"    (163 MB) into {root} and unpacks it.\n"
             f"  - Offline, copy the unpacked 'cifar-10-batches-py' folder (data_batch_1..5, test_batch,\n"
@@ -57,6 +57,19 @@ def cifar10(root=None, train: bool = True, download: bool = True, augment: bool 
             f"    set $SCATTN_DATA or pass root= to use another folder.\n"
             f"  - The course's offline task, scattn.data.cluttered_digits(), needs no download at all."
         ) from err
+
+
+def _damaged_archive(archive: Path) -> str:
+    """Remove a partial or damaged download (it would be taken for the real one); say so."""
+    from torchvision.datasets import CIFAR10
+    from torchvision.datasets.utils import check_integrity
+
+    if not archive.is_file() or check_integrity(str(archive), CIFAR10.tgz_md5):
+        return ""
+    size = archive.stat().st_size
+    archive.unlink()
+    return (f"  - Removed {archive}: a partial or damaged archive ({size:,} bytes, MD5 not "
+            f"{CIFAR10.tgz_md5}; an interrupted download leaves one). Download it again.\n")
 
 
 def cifar10_loaders(

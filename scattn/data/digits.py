@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ..arguments import non_negative_int, positive_int
 from ..runtime import data_dir
 from .cache import cached
 from .sources import SPLITS, crop, paste, source_digits, source_split, upsample
@@ -166,12 +167,9 @@ def cluttered_digits_loaders(
 def _check_params(n, canvas_size, digit_size, n_distractors, distractor_size, seed) -> None:
     for name, value in [("n", n), ("canvas_size", canvas_size), ("digit_size", digit_size),
                         ("distractor_size", distractor_size)]:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if isinstance(n_distractors, bool) or not isinstance(n_distractors, (int, np.integer)) or n_distractors < 0:
-        raise ValueError(f"n_distractors must be an integer >= 0, got {n_distractors!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+        positive_int(name, value)
+    non_negative_int("n_distractors", n_distractors)
+    non_negative_int("seed", seed)
     if digit_size > canvas_size:
         raise ValueError(f"digit_size ({digit_size}) must fit on the canvas (canvas_size={canvas_size})")
     if distractor_size >= digit_size:

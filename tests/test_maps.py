@@ -1,4 +1,4 @@
-"""capture_attention, spatial maps, the localisation score and gradient saliency."""
+"""scattn.maps: capture attention maps with hooks, reduce them to spatial maps, localisation."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import scattn
-from scattn.inspect import (
+from scattn.maps import (
     capture_attention,
     gradient_saliency,
     localisation_score,
@@ -173,3 +173,11 @@ def test_gradient_saliency_of_a_linear_model_is_its_weights():
     # default target: the predicted class
     pred = lin(x).argmax(1)
     torch.testing.assert_close(gradient_saliency(lin, x), w[pred].abs().amax(dim=1))
+
+
+def test_the_old_module_name_still_works():
+    from scattn import inspect as old
+    from scattn import maps
+
+    assert old.__all__ == maps.__all__
+    assert all(getattr(old, name) is getattr(maps, name) for name in maps.__all__)
