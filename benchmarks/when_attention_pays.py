@@ -40,10 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's s
 
 import scattn  # noqa: E402
 from scattn import stats  # noqa: E402
+from scattn.compare import compare  # noqa: E402
 from scattn.data import cluttered_digits_loaders, colour_cue_loaders  # noqa: E402
 from scattn.models import SmallCNN  # noqa: E402
 from scattn.runtime import PROFILES  # noqa: E402
-from scattn.train import compare  # noqa: E402
 
 CUE_VARIANTS = ["none", "se", "cbam", "spatial", "se-add"]
 CAPACITY_WIDTHS = ["4,8,16", "8,16,32", "16,32,64", "16,32"]

@@ -230,8 +230,6 @@ def plot_comparison(table, budget: float | None = None):
 
 def _accuracies_by_variant(results) -> dict[str, list[float]]:
     """{variant: [final test accuracy per seed]} from a ComparisonTable or such a dict (fractions)."""
-    from .train import ComparisonTable
-
     if isinstance(results, ComparisonTable):
         return {r["attention"]: list(r["accuracies"]) for r in results.rows}
     if isinstance(results, Mapping) and results:
