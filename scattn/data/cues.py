@@ -45,6 +45,7 @@ CUE_GAP = 8  # rows at least between the bar and the digits
 # The palette: pure red, green and blue, so that at the input each colour is one channel.
 COLOURS = ("red", "green", "blue")
 PALETTE = 3  # colours in use: the first 2 or all 3 of COLOURS
+OVERLAP = False  # True: both digits in one place, one per colour channel
 _RGB = np.eye(3, dtype=np.float32)  # colour index -> (r, g, b)
 CUE_DEFAULT_COUNTS = {"train": 6000, "test": 1000}
 FORMAT_VERSION = 1  # bump when generation changes, so old cache files are not reused
@@ -105,6 +106,7 @@ def colour_cue_digits(
     cue_height: int = CUE_HEIGHT,
     cue_gap: int = CUE_GAP,
     palette: int = PALETTE,
+    overlap: bool = OVERLAP,
     root: str | os.PathLike | None = None,
     cache: bool = True,
 ) -> ColourCueDigits:
@@ -129,14 +131,14 @@ def colour_cue_digits(
         raise ValueError(f"unknown split {split!r}; expected 'train' or 'test'")
     n = CUE_DEFAULT_COUNTS[split] if n is None else n
     params = dict(canvas_size=canvas_size, digit_size=digit_size, cue_height=cue_height,
-                  cue_gap=cue_gap, palette=palette, seed=seed)
+                  cue_gap=cue_gap, palette=palette, overlap=overlap, seed=seed)
     _check_params(n, **params)
 
     if not cache:
         return _as_dataset(_generate(split, n, **params), split, params)
 
     name = (f"colour-cue-v{FORMAT_VERSION}-{split}-n{n}-canvas{canvas_size}-digit{digit_size}"
-            f"-cue{cue_height}-gap{cue_gap}-palette{palette}-seed{seed}.npz")
+            f"-cue{cue_height}-gap{cue_gap}-palette{palette}{'-overlap' if overlap else ''}-seed{seed}.npz")
     path = Path(root if root is not None else data_dir()) / "colour_cue_digits" / name
     spec = {
         "images": ((n, 3, canvas_size, canvas_size), np.uint8),
@@ -172,7 +174,7 @@ def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def _check_params(n, canvas_size, digit_size, cue_height, cue_gap, palette, seed) -> None:
+def _check_params(n, canvas_size, digit_size, cue_height, cue_gap, palette, overlap, seed) -> None:
     for name, value in [("n", n), ("canvas_size", canvas_size), ("digit_size", digit_size),
                         ("cue_height", cue_height)]:
         if not _is_int(value) or value < 1:
@@ -180,9 +182,11 @@ def _check_params(n, canvas_size, digit_size, cue_height, cue_gap, palette, seed
     for name, value in [("cue_gap", cue_gap), ("seed", seed)]:
         if not _is_int(value) or value < 0:
             raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    if not isinstance(overlap, bool):
+        raise ValueError(f"overlap must be True or False, got {overlap!r}")
     if palette not in (2, 3) or isinstance(palette, bool):
         raise ValueError(f"palette must be 2 (red, green) or 3 (red, green, blue), got {palette!r}")
-    if 2 * digit_size > canvas_size:
+    if not overlap and 2 * digit_size > canvas_size:
         raise ValueError(
             f"two digits of digit_size {digit_size} must fit side by side: expected "
             f"canvas_size >= 2 * digit_size = {2 * digit_size}, got {canvas_size}"
@@ -199,7 +203,7 @@ def _overlap(x, y, u, v, d) -> np.ndarray:
     return (np.abs(x - u) < d) & (np.abs(y - v) < d)
 
 
-def _generate(split, n, canvas_size, digit_size, cue_height, cue_gap, palette, seed) -> dict:
+def _generate(split, n, canvas_size, digit_size, cue_height, cue_gap, palette, overlap, seed) -> dict:
     images8, labels8 = source_digits()
     train_idx, test_idx = source_split(seed)
     pool = train_idx if split == "train" else test_idx
@@ -226,13 +230,16 @@ def _generate(split, n, canvas_size, digit_size, cue_height, cue_gap, palette, s
         return np.stack([rng.integers(0, S - d + 1, (k, 2)), rng.integers(top, S - d + 1, (k, 2))], axis=2)
 
     xy = draw(n)
-    for _ in range(MAX_DRAWS):
+    if overlap:  # one place for both: each colour channel holds one whole digit
+        xy[:, 1] = xy[:, 0]
+    for _ in range(0 if overlap else MAX_DRAWS):
         bad = _overlap(xy[:, 0, 0], xy[:, 0, 1], xy[:, 1, 0], xy[:, 1, 1], d)
         if not bad.any():
             break
         xy[bad] = draw(int(bad.sum()))
     else:
-        raise RuntimeError("could not place two digits apart; make the canvas larger")
+        if not overlap:
+            raise RuntimeError("could not place two digits apart; make the canvas larger")
 
     # Two different colours per canvas, and which digit the bar names.
     colours = np.argsort(rng.random((n, palette)), axis=1)[:, :2]  # (N, 2), distinct
@@ -267,5 +274,5 @@ def _as_dataset(arrays: dict, split: str, params: dict) -> ColourCueDigits:
                            t["target"], t["sources"], params={"split": split, **params})
 
 
-__all__ = ["COLOURS", "PALETTE", "CUE_CANVAS_SIZE", "CUE_DEFAULT_COUNTS", "CUE_DIGIT_SIZE", "CUE_GAP", "CUE_HEIGHT",
-           "ColourCueDigits", "colour_cue_digits", "colour_cue_loaders"]
+__all__ = ["COLOURS", "CUE_CANVAS_SIZE", "CUE_DEFAULT_COUNTS", "CUE_DIGIT_SIZE", "CUE_GAP", "CUE_HEIGHT",
+           "OVERLAP", "PALETTE", "ColourCueDigits", "colour_cue_digits", "colour_cue_loaders"]
