@@ -39,12 +39,12 @@ from .cache import cached
 from .sources import SPLITS, paste, source_digits, source_split, upsample
 
 CUE_CANVAS_SIZE = 40  # canvas side, pixels
-CUE_DIGIT_SIZE = 16  # side of each digit (an 8×8 scikit-learn digit, upsampled)
-CUE_HEIGHT = 4  # rows of the colour bar at the top of the canvas
-CUE_GAP = 8  # rows at least between the bar and the digits
+CUE_DIGIT_SIZE = 12  # side of each digit (an 8×8 scikit-learn digit, upsampled)
+CUE_HEIGHT = 8  # rows of the colour bar at the top of the canvas
+CUE_GAP = 20  # rows at least between the bar and the digits
 # The palette: pure red, green and blue, so that at the input each colour is one channel.
 COLOURS = ("red", "green", "blue")
-PALETTE = 3  # colours in use: the first 2 or all 3 of COLOURS
+PALETTE = 2  # colours in use: the first 2 (red, green) or all 3 of COLOURS
 OVERLAP = False  # True: both digits in one place, one per colour channel
 _RGB = np.eye(3, dtype=np.float32)  # colour index -> (r, g, b)
 CUE_DEFAULT_COUNTS = {"train": 6000, "test": 1000}
