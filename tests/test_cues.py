@@ -35,8 +35,9 @@ def test_defaults():
     assert cues.CUE_DEFAULT_COUNTS == {"train": 6000, "test": 1000}
 
 
-def test_the_bar_has_the_targets_colour_and_the_label_is_the_targets_class():
-    ds = small(n=80, seed=2)
+@pytest.mark.parametrize("palette", [2, 3])
+def test_the_bar_has_the_targets_colour_and_the_label_is_the_targets_class(palette):
+    ds = small(n=80, seed=2, palette=palette)
     rgb = torch.eye(3)
     n = len(ds)
     bar = ds.images[:, :, :3, :]  # (N, 3, cue_height, S)
@@ -47,8 +48,9 @@ def test_the_bar_has_the_targets_colour_and_the_label_is_the_targets_class():
     # The two digits differ in class and in colour, so only the bar can say which one is meant.
     assert (ds.digit_labels[:, 0] != ds.digit_labels[:, 1]).all()
     assert (ds.colours[:, 0] != ds.colours[:, 1]).all()
-    # Both targets and all three cue colours occur.
-    assert set(ds.target.tolist()) == {0, 1} and set(ds.cue_colour.tolist()) == {0, 1, 2}
+    # Both targets and every colour of the palette occur, and no other colour.
+    assert set(ds.target.tolist()) == {0, 1} and set(ds.cue_colour.tolist()) == set(range(palette))
+    assert set(ds.colours.flatten().tolist()) == set(range(palette))
 
 
 def test_each_box_holds_its_digit_in_its_colour_only():
@@ -73,6 +75,37 @@ def test_each_box_holds_its_digit_in_its_colour_only():
         for x0, y0, x1, y1 in ds.boxes[i].tolist():
             mask[i, y0:y1, x0:x1] = False
     assert ds.images.permute(1, 0, 2, 3)[:, mask].abs().sum() == 0
+
+
+def test_overlap_puts_both_digits_in_one_place_one_per_colour_channel():
+    ds = small(n=30, seed=4, overlap=True)
+    assert torch.equal(ds.boxes[:, 0], ds.boxes[:, 1])
+    images8, _ = sources.source_digits()
+    for i in range(len(ds)):
+        x0, y0, x1, y1 = ds.boxes[i, 0].tolist()
+        for k in range(2):
+            digit = sources.upsample(images8[ds.sources[i, k].item()][None], 12)[0]
+            expected = torch.from_numpy(np.round(digit * 255) / 255).float()
+            torch.testing.assert_close(ds.images[i, ds.colours[i, k], y0:y1, x0:x1], expected, atol=1e-6, rtol=0)
+    assert small(n=30, seed=4).boxes[:, 0].ne(small(n=30, seed=4).boxes[:, 1]).any()
+
+
+def test_the_defaults_keep_the_bar_out_of_reach_of_a_two_stage_smallcnn():
+    """The last stage of SmallCNN(widths=(16, 32)) sees 23 rows (4i - 11 .. 4i + 11 for its row i)."""
+    from scattn.models import SmallCNN
+
+    ds = data.colour_cue_digits("test", 50, cache=False)
+    first_digit_row = int(ds.boxes[:, :, 1].min())
+    torch.manual_seed(0)
+    model = SmallCNN("none", in_channels=3, widths=(16, 32)).eval()
+    x = torch.rand(1, 3, 40, 40, requires_grad=True)
+    features = model.features(x)  # (1, 32, 10, 10)
+    for i in range(features.shape[2]):
+        (grad,) = torch.autograd.grad(features[0, :, i, 5].sum(), x, retain_graph=True)
+        rows = grad.abs().sum(dim=(0, 1, 3)).nonzero().flatten()
+        sees_bar = int(rows.min()) < cues.CUE_HEIGHT
+        sees_digit = int(rows.max()) >= first_digit_row
+        assert not (sees_bar and sees_digit), f"last-stage row {i} sees rows {rows.min()}-{rows.max()}"
 
 
 def test_deterministic_from_the_seed():
@@ -134,6 +167,8 @@ def test_loaders(tmp_path):
         (dict(cue_gap=2.5), "cue_gap must be an integer >= 0"),
         (dict(cue_height=10, cue_gap=12), r"no room below the bar: expected cue_height \+ cue_gap \+ digit_size"),
         (dict(digit_size=True), "digit_size must be a positive integer"),
+        (dict(palette=4), r"palette must be 2 \(red, green\) or 3"),
+        (dict(overlap="yes"), "overlap must be True or False"),
     ],
 )
 def test_bad_arguments_name_what_was_expected(kwargs, match):
