@@ -120,6 +120,10 @@ def _model_factory(args: argparse.Namespace):
     if args.data in ("cifar10", "cifar100"):
         classes = 100 if args.data == "cifar100" else 10
         return lambda attention: resnet20(attention, num_classes=classes)
+    if args.data == "colour-cue":
+        # Two stages: the receptive field stays shorter than the distance from the cue to the
+        # digits, so only global pooling (or a gate) brings them together (notebook 06).
+        return lambda attention: SmallCNN(attention, in_channels=3, widths=(16, 32))
     return lambda attention: SmallCNN(attention)
 
 
@@ -138,6 +142,11 @@ def _loaders(args: argparse.Namespace, cfg):
             from . import data
 
             return getattr(data, f"{args.data}_loaders")(p.batch_size, device=device)
+        if args.data == "colour-cue":
+            from .data import colour_cue_loaders
+
+            return colour_cue_loaders(p.n_train, p.n_test, p.batch_size, seed=args.data_seed, device=device,
+                                      canvas_size=args.canvas_size)
         from .data import cluttered_digits_loaders
 
         return cluttered_digits_loaders(p.n_train, p.n_test, p.batch_size, seed=args.data_seed, device=device,
@@ -269,18 +278,18 @@ def _add_common(p: argparse.ArgumentParser, budget: bool = False) -> None:
     from .train import DEFAULT_LR, OPTIMIZERS, SCHEDULES
 
     g = p.add_argument_group("data and size (defaults: the runtime profile)")
-    g.add_argument("--data", choices=("digits", "cifar10", "cifar100"), default="digits",
-                   help="cluttered digits (offline, SmallCNN) or CIFAR-10/100 (download, ResNet-20); "
-                        "default: %(default)s")
+    g.add_argument("--data", choices=("digits", "colour-cue", "cifar10", "cifar100"), default="digits",
+                   help="cluttered digits (offline, SmallCNN), colour-cue digits (offline, two-stage "
+                        "SmallCNN on RGB) or CIFAR-10/100 (download, ResNet-20); default: %(default)s")
     g.add_argument("--profile", choices=tuple(PROFILES),
                    help="size preset; default: gpu with CUDA, else cpu ($SCATTN_PROFILE overrides)")
     g.add_argument("--epochs", type=_positive_int, help="epochs per run")
     g.add_argument("--batch-size", type=_positive_int)
-    g.add_argument("--n-train", type=_positive_int, help="training canvases (digits)")
-    g.add_argument("--n-test", type=_positive_int, help="test canvases (digits)")
+    g.add_argument("--n-train", type=_positive_int, help="training canvases (digits, colour-cue)")
+    g.add_argument("--n-test", type=_positive_int, help="test canvases (digits, colour-cue)")
     g.add_argument("--data-seed", type=_seed, default=0, help="seed of the canvases; default: %(default)s")
     g.add_argument("--canvas-size", type=_positive_int, default=CANVAS_SIZE,
-                   help="canvas side in pixels (digits); default: %(default)s")
+                   help="canvas side in pixels (digits, colour-cue); default: %(default)s")
     g.add_argument("--distractors", type=_count, default=N_DISTRACTORS,
                    help="clutter fragments per canvas (digits); default: %(default)s")
     o = p.add_argument_group("optimisation (defaults: scattn.train.fit's)")

@@ -186,30 +186,29 @@ def plot_channel_weights(weights, top: int | None = None, title: str | None = No
 
 
 def plot_comparison(table, budget: float | None = None):
-    """A ComparisonTable as a figure: accuracy (mean ± std over seeds) per variant,
-    and test accuracy against training time, the equal-time view (epochs × the
-    variant's median s/epoch, as ``table.at_time`` reads it).
+    """A ComparisonTable as a figure: every seed's final test accuracy per variant (dots, the
+    mean as a bar across them), and test accuracy against training time, the equal-time view
+    (epochs × the variant's s/epoch, as ``table.at_time`` reads it).
 
-    ``budget`` (seconds) draws a vertical line where an equal-time comparison reads off.
+    Dots rather than bars: a bar's height is read from zero, and an axis cut to make small
+    differences visible makes them look large. ``budget`` (seconds) draws a vertical line
+    where an equal-time comparison reads off.
     """
     rows = table.rows
     if not rows:
         raise ValueError("the comparison table has no rows to plot")
     fig, axes = _figure(1, 2, size=(4.2, 3.2))
     ax = axes[0][0]
-    names = [r["attention"] for r in rows]
-    means = [100 * r["accuracy_mean"] for r in rows]
-    stds = [100 * r["accuracy_std"] for r in rows]
-    ax.bar(names, means, yerr=stds, color=[f"C{i}" for i in range(len(rows))], capsize=4)
-    low = min(m - s for m, s in zip(means, stds, strict=True))
-    ax.set_ylim(max(0.0, low - 5), min(100.0, max(m + s for m, s in zip(means, stds, strict=True)) + 1))
-    ax.set_ylabel("test accuracy (%)")
     for i, r in enumerate(rows):
-        ax.annotate(
-            f"{r['params'] / 1e3:.1f}k p\n{r['seconds_per_epoch']:.1f} s/ep",
-            (i, low - 4), ha="center", fontsize="x-small",
-        )
-    ax.set_title(f"after {rows[0].get('epochs', '?')} epochs, {len(rows[0]['accuracies'])} seeds")
+        accs = [100 * a for a in r["accuracies"]]
+        ax.plot([i] * len(accs), accs, "o", color=f"C{i}", ms=5, alpha=0.8)
+        ax.plot([i - 0.25, i + 0.25], [100 * r["accuracy_mean"]] * 2, "-", color="k", lw=1)
+    ax.set_xticks(range(len(rows)), [
+        f"{r['attention']}\n{r['params'] / 1e3:.1f}k p, {r['seconds_per_epoch']:.1f} s/ep" for r in rows
+    ], fontsize="x-small")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3, axis="y")
+    ax.set_title(f"after {rows[0].get('epochs', '?')} epochs, {len(rows[0]['accuracies'])} seeds (bar: mean)")
     _, ax2 = axes[0]
     cost = {r["attention"]: r["seconds_per_epoch"] for r in rows}
     for i, (label, runs) in enumerate(table.histories.items()):
@@ -219,11 +218,100 @@ def plot_comparison(table, budget: float | None = None):
                      marker=".", color=f"C{i}", alpha=0.8, label=label if j == 0 else None)
     if budget is not None:
         ax2.axvline(budget, color="grey", ls=":")
-    ax2.set_xlabel("training time (s): epochs × median s/epoch")
+    ax2.set_xlabel("training time (s): epochs × the s/epoch of the table")
     ax2.set_ylabel("test accuracy (%)")
     ax2.grid(alpha=0.3)
     ax2.legend(fontsize="small")
     return fig
 
 
-__all__ = ["Table", "diagram", "plot_channel_weights", "plot_comparison", "plot_history", "plot_overlay"]
+# ----------------------------------------------------------------------------- per seed
+
+
+def _accuracies_by_variant(results) -> dict[str, list[float]]:
+    """{variant: [final test accuracy per seed]} from a ComparisonTable or such a dict (fractions)."""
+    if isinstance(results, ComparisonTable):
+        return {r["attention"]: list(r["accuracies"]) for r in results.rows}
+    if isinstance(results, Mapping) and results:
+        return {str(k): list(v) for k, v in results.items()}
+    raise ValueError("expected a ComparisonTable or a non-empty dict {variant: [accuracy per seed]}, "
+                     f"got {type(results).__name__}")
+
+
+def plot_seed_curves(histories, metrics: Sequence[str] = ("loss", "accuracy")):
+    """Training curves with one thin line per seed (no averaging): test solid, train dashed.
+
+    Losses go on a log scale, where the late, small improvements stay visible. A seed
+    that learns late shows as its own line instead of widening a band. ``histories``
+    as for :func:`plot_history` (a ComparisonTable, ``{label: [History per seed]}``, ...).
+    """
+    for m in metrics:
+        if m not in METRICS:
+            raise ValueError(f"unknown metric {m!r}; expected one of {', '.join(METRICS)}")
+    groups = _history_groups(histories)
+    fig, axes = _figure(1, len(metrics))
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        for i, (label, runs) in enumerate(groups.items()):
+            for j, h in enumerate(runs):
+                for key, style in zip(METRICS[metric], ("--", "-"), strict=True):
+                    ys = h.column(key)
+                    if any(v is None for v in ys):
+                        continue
+                    ys = [100 * v for v in ys] if metric == "accuracy" else ys
+                    part = key.split("_")[0]
+                    ax.plot(h.column("epoch"), ys, style, color=f"C{i}", lw=0.9, alpha=0.8,
+                            label=f"{label} ({part})" if j == 0 else None)
+        if metric == "loss":
+            ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss (log scale)" if metric == "loss" else "accuracy (%)")
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize="x-small")
+    return fig
+
+
+def plot_seed_dots(results, baseline: str | None = "none"):
+    """Every seed's final test accuracy as a dot per variant, and each variant minus
+    ``baseline`` per seed: the points themselves, not bars on a cut axis.
+
+    ``results``: a ComparisonTable or ``{variant: [accuracy per seed]}`` (fractions, seeds
+    in the same order for every variant). Points of one seed share a marker, so the
+    pairing shows. With ``baseline=None`` only the first panel is drawn.
+    """
+    import numpy as np
+
+    accs = _accuracies_by_variant(results)
+    if baseline is not None and baseline not in accs:
+        raise ValueError(f"baseline {baseline!r} is not among the variants {list(accs)}")
+    names = list(accs)
+    panels = 1 if baseline is None else 2
+    fig, axes = _figure(1, panels, size=(0.9 * len(names) + 1.6, 3.2))
+    markers = "os^vD<>ph*"
+    ax = axes[0][0]
+    for i, name in enumerate(names):
+        for j, a in enumerate(accs[name]):
+            ax.plot(i + 0.06 * (j - (len(accs[name]) - 1) / 2), 100 * a, markers[j % len(markers)],
+                    color=f"C{i}", ms=5, mfc="none" if j % 2 else f"C{i}")
+        ax.plot([i - 0.25, i + 0.25], [100 * np.mean(accs[name])] * 2, "-", color="k", lw=1)
+    ax.set_xticks(range(len(names)), names)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("per seed (bar: mean)", fontsize="small")
+    ax.grid(alpha=0.3, axis="y")
+    if baseline is not None:
+        ax = axes[0][1]
+        others = [n for n in names if n != baseline]
+        for i, name in enumerate(others):
+            diffs = 100 * (np.asarray(accs[name]) - np.asarray(accs[baseline]))
+            for j, d in enumerate(diffs):
+                ax.plot(i + 0.06 * (j - (len(diffs) - 1) / 2), d, markers[j % len(markers)],
+                        color=f"C{names.index(name)}", ms=5)
+        ax.axhline(0, color="grey", lw=1)
+        ax.set_xticks(range(len(others)), others)
+        ax.set_ylabel(f"minus {baseline} (points)")
+        ax.set_title("paired differences, one point per seed", fontsize="small")
+        ax.grid(alpha=0.3, axis="y")
+    return fig
+
+
+__all__ = ["Table", "diagram", "plot_channel_weights", "plot_comparison", "plot_history", "plot_overlay",
+           "plot_seed_curves", "plot_seed_dots"]

@@ -21,12 +21,13 @@ def expected_maps(name, n, c, h, w):
         "bam": {"gate": (n, c, h, w)},
         "coord": {"gate_h": (n, c, h, 1), "gate_w": (n, c, 1, w)},
         "spatial-add": {},  # the additive control has no gate: it shifts, it does not multiply
+        "se-add": {},  # the additive control has no gate: it shifts, it does not multiply
     }[name]
 
 
 def rebuild_output(name, x, maps, module):
     """The output written from the captured maps alone: they are what the module multiplies by."""
-    if name == "spatial-add":
+    if name in ("spatial-add", "se-add"):
         return x + module.context(x)
     if name == "scse":
         return x * maps["cse.gate"] + x * maps["sse.gate"]
@@ -40,7 +41,7 @@ def rebuild_output(name, x, maps, module):
 
 def test_registry_lists_every_public_mechanism():
     assert scattn.available_attention() == [
-        "none", "se", "eca", "channel", "spatial", "cbam", "scse", "bam", "coord", "spatial-add"
+        "none", "se", "eca", "channel", "spatial", "cbam", "scse", "bam", "coord", "spatial-add", "se-add"
     ]
 
 
@@ -184,7 +185,7 @@ def test_rejects_bad_channel_count(name, channels):
         build(name, channels)
 
 
-@pytest.mark.parametrize("name", ["se", "channel", "cbam", "scse", "bam", "coord"])
+@pytest.mark.parametrize("name", ["se", "channel", "cbam", "scse", "bam", "coord", "se-add"])
 def test_rejects_bad_reduction(name):
     with pytest.raises(ValueError, match="reduction must be a positive integer"):
         build(name, 16, reduction=0)
@@ -282,3 +283,34 @@ def test_numpy_integers_are_accepted_where_ints_are(name):
 def test_every_numeric_knob_is_checked_at_construction(build_bad, match):
     with pytest.raises(ValueError, match=match):
         build_bad()
+
+
+# ---- the additive control ---------------------------------------------------------------
+
+
+def test_additive_control_has_ses_parameters_and_adds_its_context():
+    se, add = scattn.SqueezeExcitation(24, reduction=4), scattn.make_attention("se-add", 24, reduction=4)
+    assert isinstance(add, scattn.AdditiveSqueezeExcitation)
+    assert [p.shape for p in add.parameters()] == [p.shape for p in se.parameters()]
+    assert sum(p.numel() for p in add.parameters()) == sum(p.numel() for p in se.parameters())
+    assert not any(isinstance(m, scattn.Gate) for m in add.modules())
+    # With SE's weights, SE multiplies by σ(b) where the control adds b: the same b.
+    add.load_state_dict(se.state_dict())
+    x = torch.randn(3, 24, 5, 6)
+    b = torch.logit(se.attention_map(x))  # (N, C, 1, 1)
+    torch.testing.assert_close(add(x), x + b, rtol=1e-4, atol=1e-4)
+
+
+def test_additive_control_by_hand():
+    add = scattn.AdditiveSqueezeExcitation(2, reduction=2)  # hidden width 1
+    with torch.no_grad():
+        add.fc1.weight.copy_(torch.tensor([[1.0, -1.0]]))
+        add.fc1.bias.fill_(0.5)
+        add.fc2.weight.copy_(torch.tensor([[2.0], [-3.0]]))
+        add.fc2.bias.copy_(torch.tensor([0.0, 1.0]))
+    x = torch.zeros(1, 2, 2, 2)
+    x[0, 0] = torch.tensor([[1.0, 3.0], [0.0, 0.0]])  # mean 1
+    x[0, 1] = torch.tensor([[2.0, 2.0], [-2.0, -2.0]])  # mean 0
+    # z = (1, 0); h = ReLU(1 - 0 + 0.5) = 1.5; b = (2 · 1.5 + 0, -3 · 1.5 + 1) = (3, -3.5)
+    expected = x + torch.tensor([3.0, -3.5]).view(1, 2, 1, 1)
+    torch.testing.assert_close(add(x), expected)

@@ -192,6 +192,23 @@ def test_compare_on_a_bigger_canvas_with_more_clutter(capsys, monkeypatch):
     assert "expected an integer >= 0, got -1" in capsys.readouterr().err
 
 
+def test_train_and_compare_on_colour_cue_digits(tmp_path, capsys):
+    out = tmp_path / "cue.json"
+    assert main(["train", "--data", "colour-cue", "--attention", "se-add", "--json", str(out), *TINY]) == 0
+    assert "se-add: test accuracy" in capsys.readouterr().out
+    assert json.loads(out.read_text())["attention"] == "se-add"
+    assert main(["compare", "--data", "colour-cue", "--attentions", "none", "se", "--seeds", "0",
+                 "--markdown", *TINY]) == 0
+    text = capsys.readouterr().out
+    assert "| none |" in text and "| se |" in text
+    files = list((tmp_path / "data" / "colour_cue_digits").glob("*.npz"))
+    assert len(files) == 2  # train and test canvases, RGB, cached where SCATTN_DATA points
+    from scattn.__main__ import _model_factory, build_parser
+
+    model = _model_factory(build_parser().parse_args(["train", "--data", "colour-cue"]))("se")
+    assert model.stem[0].in_channels == 3 and len(model.stages) == 2
+
+
 # ----------------------------------------------------------------------------- bench
 
 

@@ -1,6 +1,6 @@
 """The package's import graph: no circle, and no module imports one from a higher layer.
 
-Layers, bottom to top (DESIGN.md): argument checks, tables and claims; the runtime and the
+Layers, bottom to top (DESIGN.md): argument checks, tables, claims and statistics; the runtime and the
 attention modules; data, models and checkpoints; training; what builds on training
 (compare, maps, bench); figures and exercise checks; the command line and notebook
 authoring. Imports inside functions count as much as those at the top of a module; the
@@ -18,7 +18,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "scattn"
 
 LAYERS = [
-    {"arguments", "table", "course"},
+    {"arguments", "table", "course", "stats"},
     {"runtime", "attention"},
     {"data", "models", "checkpoint", "distributed", "timm_adapter"},
     {"train"},

@@ -108,11 +108,44 @@ def test_plot_channel_weights_bars():
         plot_channel_weights(torch.rand(2, 3, 4, 4))
 
 
-def test_plot_comparison_bars_and_time_curves():
+def test_plot_comparison_dots_and_time_curves():
     fig = plot_comparison(comparison(), budget=2.0)
-    bars, curves = fig.axes
-    assert [p.get_height() for p in bars.patches] == pytest.approx([81.0, 91.0])
+    dots, curves = fig.axes
+    assert not dots.patches  # no bars
+    points = sorted(y for line in dots.lines if line.get_marker() == "o" for y in line.get_ydata())
+    assert points == pytest.approx([80.0, 82.0, 90.0, 92.0])  # every seed of both variants
+    means = [line.get_ydata()[0] for line in dots.lines if line.get_marker() in ("None", "")]
+    assert means == pytest.approx([81.0, 91.0])
     assert len(curves.lines) == 4 + 1  # 2 variants × 2 seeds, and the budget line
     assert curves.lines[2].get_xdata().tolist() == [1.5, 3.0]  # cbam is slower per epoch
     with pytest.raises(ValueError, match="no rows"):
         plot_comparison(ComparisonTable([], {}))
+
+
+def test_plot_seed_curves_one_line_per_seed_and_log_loss():
+    from scattn.plots import plot_seed_curves
+
+    fig = plot_seed_curves(comparison())
+    loss, acc = fig.axes
+    assert loss.get_yscale() == "log" and acc.get_yscale() == "linear"
+    assert len(acc.lines) == 2 * 2 * 2  # 2 variants × 2 seeds × (train, test): no averaging
+    assert max(max(line.get_ydata()) for line in acc.lines) > 1  # percent
+    assert len(png_bytes(fig)) > 1000
+    with pytest.raises(ValueError, match="unknown metric"):
+        plot_seed_curves(comparison(), metrics=("f1",))
+
+
+def test_plot_seed_dots_shows_every_seed_and_the_paired_differences():
+    from scattn.plots import plot_seed_dots
+
+    fig = plot_seed_dots(comparison())
+    dots, diffs = fig.axes
+    points = [line for line in dots.lines if line.get_marker() not in ("None", "")]
+    assert len(points) == 4  # 2 variants × 2 seeds
+    values = sorted(float(line.get_ydata()[0]) for line in diffs.lines if line.get_marker() not in ("None", ""))
+    assert values == pytest.approx([10.0, 10.0])  # cbam − none on each seed, in points
+    assert len(plot_seed_dots({"a": [0.5, 0.6]}, baseline=None).axes) == 1
+    with pytest.raises(ValueError, match="baseline 'plain' is not among"):
+        plot_seed_dots(comparison(), baseline="plain")
+    with pytest.raises(ValueError, match="expected a ComparisonTable"):
+        plot_seed_dots([0.5])

@@ -1,5 +1,6 @@
 """The attention mechanisms, one module each, and the registry that names them."""
 
+from .additive import AdditiveSqueezeExcitation
 from .bam import BAM
 from .base import Gate
 from .cbam import CBAM
@@ -13,6 +14,7 @@ from .spatial import SpatialAttention
 from .spatial_additive import AdditiveSpatial
 
 __all__ = [
+    "AdditiveSqueezeExcitation",
     "AdditiveSpatial",
     "BAM",
     "CBAM",

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from torch import nn
 
+from .additive import AdditiveSqueezeExcitation
 from .bam import BAM
 from .base import check_positive
 from .cbam import CBAM
@@ -31,6 +32,7 @@ _REGISTRY: dict[str, Callable[..., nn.Module]] = {
     "coord": CoordinateAttention,
     # the control for "spatial": the same k×k map added, not multiplied
     "spatial-add": lambda channels, kernel_size=7: AdditiveSpatial(kernel_size),
+    "se-add": AdditiveSqueezeExcitation,  # the control: SE's context added, not multiplied
 }
 
 

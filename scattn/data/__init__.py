@@ -1,6 +1,7 @@
 """The course's data: offline tasks made from scikit-learn's digits, CIFAR-10, sample photos.
 
 - :func:`cluttered_digits` (``digits.py``): one digit among fragments of others.
+- :func:`colour_cue_digits` (``cues.py``): two coloured digits and a colour bar that names one.
 - :func:`spotlight_digits` (``spotlight.py``): several digits under lights; name the brightest-lit one.
 - :func:`cifar10`, :func:`cifar100` (``cifar.py``): through torchvision, with a clear offline error.
 - :class:`DeviceLoader` (``device.py``): the dataset on the GPU, shuffled and augmented there.
@@ -21,6 +22,12 @@ from .cifar import (
     cifar10_transform,
     cifar100,
     cifar100_loaders,
+)
+from .cues import (
+    COLOURS,
+    ColourCueDigits,
+    colour_cue_digits,
+    colour_cue_loaders,
 )
 from .device import DeviceLoader
 from .digits import (
@@ -44,6 +51,7 @@ __all__ = [
     "CIFAR10_STD",
     "CIFAR100_MEAN",
     "CIFAR100_STD",
+    "COLOURS",
     "DEFAULT_COUNTS",
     "DIGIT_SIZE",
     "DISTRACTOR_SIZE",
@@ -53,6 +61,7 @@ __all__ = [
     "ClutteredDigits",
     "DeviceLoader",
     "SpotlightDigits",
+    "ColourCueDigits",
     "cifar10",
     "cifar10_loaders",
     "cifar10_transform",
@@ -60,6 +69,8 @@ __all__ = [
     "cifar100_loaders",
     "cluttered_digits",
     "cluttered_digits_loaders",
+    "colour_cue_digits",
+    "colour_cue_loaders",
     "sample_photos",
     "source_split",
     "spotlight_digits",

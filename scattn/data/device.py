@@ -30,6 +30,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.utils.data import DataLoader
 
 from ..arguments import non_negative_int, positive_int
 from ..runtime import get_device
@@ -173,4 +174,23 @@ class DeviceLoader:
                 f"batch_size={self.batch_size}, shuffle={self.shuffle}{', ' + augment if augment else ''})")
 
 
-__all__ = ["DeviceLoader", "dataset_tensors", "random_crop_flip"]
+
+
+def tensor_loaders(train, test, batch_size: int, seed: int = 0, device: str | torch.device | None = None):
+    """Train and test loaders over two in-memory datasets, as every offline task makes them.
+
+    The train loader shuffles with its own generator seeded by ``seed``, so the batch
+    order is reproducible whatever else used the global RNG; the test loader keeps the
+    order. The data are tensors in memory, so no worker processes. With ``device``
+    (e.g. "cuda") both are :class:`DeviceLoader` s that hold the data there: the same
+    batches in the same order, made on the device.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    if device is not None:
+        return (DeviceLoader(train, batch_size, shuffle=True, generator=generator, device=device),
+                DeviceLoader(test, batch_size, device=device))
+    return (DataLoader(train, batch_size=batch_size, shuffle=True, generator=generator),
+            DataLoader(test, batch_size=batch_size, shuffle=False))
+
+
+__all__ = ["DeviceLoader", "dataset_tensors", "random_crop_flip", "tensor_loaders"]

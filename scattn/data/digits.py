@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..arguments import non_negative_int, positive_int
 from ..runtime import data_dir
 from .cache import cached
-from .device import DeviceLoader
+from .device import DeviceLoader, tensor_loaders
 from .sources import SPLITS, crop, paste, source_digits, source_split, upsample
 
 # The defaults. An 18-pixel digit covers a fifth of a 40×40 canvas, so where it is
@@ -110,8 +110,9 @@ def cluttered_digits(
     ``n_distractors`` fragments of ``distractor_size`` pixels, crops of other
     digits of the same split, sit anywhere that does not overlap the target's box
     (they may overlap each other). Strokes combine by maximum. Fragments are too
-    small to pass for a whole digit but look like its strokes, so a model must find
-    the digit before it can name it.
+    small to pass for a whole digit but look like its strokes. They never cover the
+    digit and differ from it in scale, so a plain CNN already ignores them; this is
+    not a task on which attention has much to add (notebook 05, docs/results.md).
 
     The same arguments always give the same canvases. With ``cache=True`` they are
     stored in ``root`` (default :func:`scattn.runtime.data_dir`, ``$SCATTN_DATA``)
@@ -160,14 +161,7 @@ def cluttered_digits_loaders(
     """
     train = cluttered_digits("train", n_train, seed=seed, **kwargs)
     test = cluttered_digits("test", n_test, seed=seed, **kwargs)
-    generator = torch.Generator().manual_seed(seed)
-    if device is not None:
-        return (DeviceLoader(train, batch_size, shuffle=True, generator=generator, device=device),
-                DeviceLoader(test, batch_size, device=device))
-    return (
-        DataLoader(train, batch_size=batch_size, shuffle=True, generator=generator),
-        DataLoader(test, batch_size=batch_size, shuffle=False),
-    )
+    return tensor_loaders(train, test, batch_size, seed, device)
 
 
 def _check_params(n, canvas_size, digit_size, n_distractors, distractor_size, seed) -> None:

@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..runtime import data_dir
 from .cache import cached
-from .device import DeviceLoader
+from .device import DeviceLoader, tensor_loaders
 from .sources import SPLITS, paste, source_digits, source_split, upsample
 
 CANVAS_SIZE = 40  # canvas side, pixels: a 2×2 grid of 20-pixel cells
@@ -171,14 +171,7 @@ def spotlight_digits_loaders(
     """
     train = spotlight_digits("train", n_train, seed=seed, **kwargs)
     test = spotlight_digits("test", n_test, seed=seed, **kwargs)
-    generator = torch.Generator().manual_seed(seed)
-    if device is not None:
-        return (DeviceLoader(train, batch_size, shuffle=True, generator=generator, device=device),
-                DeviceLoader(test, batch_size, device=device))
-    return (
-        DataLoader(train, batch_size=batch_size, shuffle=True, generator=generator),
-        DataLoader(test, batch_size=batch_size, shuffle=False),
-    )
+    return tensor_loaders(train, test, batch_size, seed, device)
 
 
 def _pair(name, value) -> tuple[float, float]:
