@@ -38,6 +38,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Sequence
 
@@ -258,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                          "criterion": ok}
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(records, f, indent=1, default=list)
+            json.dump({"argv": sys.argv, "torch": torch.__version__, "designs": records}, f, indent=1, default=list)
     return 0
 
 

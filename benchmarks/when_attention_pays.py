@@ -1,8 +1,15 @@
 """When attention pays: the experiments behind notebook 06 and docs/results.md.
 
-    python benchmarks/when_attention_pays.py --experiment colour-cue --seeds 0 1 2 3 4
-    python benchmarks/when_attention_pays.py --experiment capacity
+    python benchmarks/when_attention_pays.py --experiment colour-cue --threads 1 --epochs 16 \
+        --seeds 0 1 2 3 4 --json scattn/recorded/colour_cue_tuning_seeds.json
+    python benchmarks/when_attention_pays.py --experiment colour-cue --threads 1 --epochs 16 \
+        --seeds 100 101 102 103 104 --variants none se se-add --json scattn/recorded/colour_cue_new_seeds.json
+    python benchmarks/when_attention_pays.py --experiment capacity --capacity-widths 4,8,16 8,16,32 16,32 \
+        --seeds 0 1 2 --threads 1 --json scattn/recorded/capacity.json
     python benchmarks/when_attention_pays.py --experiment power --seeds 0 1 2 3 4 5 6 7
+
+The JSON files under ``scattn/recorded/`` are what notebook 06 reads
+(``scattn.course.recorded``); docs/results.md has the tables.
 
 Every experiment trains each variant once per seed with ``scattn.train.compare``
 (paired seeds: for seed s every variant starts from the same random state and sees

@@ -16,7 +16,9 @@ not enforced: the numbers there say nothing.
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 PASS, FAIL = "claim ✓", "claim ✗"
 
@@ -40,4 +42,24 @@ def claim(condition, statement: str) -> bool:
     return ok
 
 
-__all__ = ["FAIL", "PASS", "claim"]
+
+
+RECORDED = Path(__file__).resolve().parent / "recorded"
+
+
+def recorded(name: str) -> dict:
+    """A recorded experiment shipped with the package: ``scattn/recorded/NAME.json``.
+
+    Experiments that take longer than a notebook's time budget (``benchmarks/
+    when_attention_pays.py``, ``benchmarks/spatial_selection.py``) write their runs as
+    JSON, with the command that made them under ``"argv"``. Notebooks read them from
+    here, so an installed copy (Colab) has them too.
+    """
+    path = RECORDED / f"{name}.json"
+    if not path.is_file():
+        known = sorted(p.stem for p in RECORDED.glob("*.json"))
+        raise ValueError(f"no recorded experiment {name!r}; expected one of {', '.join(known) or '(none)'}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+__all__ = ["FAIL", "PASS", "RECORDED", "claim", "recorded"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scattn.course import claim
+from scattn.course import RECORDED, claim, recorded
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -54,3 +54,16 @@ def _outputs(path: Path) -> str:
 def test_no_committed_run_contradicts_its_text(path):
     failed = [line for line in _outputs(path).splitlines() if line.startswith("claim ✗")]
     assert not failed, f"{path.name}: the committed run fails its own claims: {failed}"
+
+
+def test_recorded_experiments_load_and_say_how_they_were_made():
+    names = sorted(p.stem for p in RECORDED.glob("*.json"))
+    assert "capacity" in names
+    for name in names:
+        record = recorded(name)
+        assert record.get("argv"), f"{name}.json does not record the command that made it"
+
+
+def test_an_unknown_recorded_experiment_names_the_known_ones():
+    with pytest.raises(ValueError, match="capacity"):
+        recorded("capacty")

@@ -113,6 +113,10 @@ def test_every_public_module_imports_without_the_dev_extra(venv):
             importlib.import_module(name)
         dev = [m for m in ("nbformat", "nbclient", "pytest", "hypothesis", "timm", "nbval") if m in sys.modules]
         assert not dev, f"importing scattn pulled in dev-only packages: {dev}"
+        from scattn.course import RECORDED, recorded
+        from scattn.models import pretrained_smallcnn
+        assert "site-packages" in str(RECORDED) and recorded("capacity")["results"]  # package data travels
+        pretrained_smallcnn()
         print(len(names), "modules;", scattn.__version__)
     """)
     assert result.returncode == 0, result.stderr
