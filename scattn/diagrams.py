@@ -16,6 +16,7 @@ scale (one unit is one inch), like the figures of :mod:`scattn.plots`.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 
 from .attention import attention_name
@@ -738,7 +739,27 @@ def diagram(name: str, **options):
     ``attention="cbam"`` names it). An unknown name or option is a ValueError
     listing what exists.
     """
+    _show_in_jupyter()
     return sketch(name, **options).figure
+
+
+def _show_in_jupyter() -> None:
+    """In a Jupyter kernel, let a pyplot-free Figure display as a PNG.
+
+    IPython registers its Figure formatter only once pyplot has loaded the inline
+    backend (on the first pyplot figure), so a diagram shown before any pyplot
+    figure would print as text. Outside IPython this does nothing.
+    """
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return
+    try:
+        from IPython.core.pylabtools import select_figure_formats
+
+        select_figure_formats(shell, {"png"})
+    except Exception:  # an IPython without pylabtools: the figure still returns
+        pass
 
 
 __all__ = ["DIAGRAMS", "diagram"]
