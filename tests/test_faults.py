@@ -108,7 +108,10 @@ def test_kill_9_during_checkpoint_writes_never_loses_a_complete_epoch(tmp_path):
 
 def test_ctrl_c_keeps_the_last_epoch_exits_130_and_the_run_resumes(tmp_path):
     script = textwrap.dedent("""
-        import sys, time
+        import signal, sys, time
+        # A job started in the background of a non-interactive shell inherits SIGINT ignored, and
+        # Python then leaves it ignored: restore Ctrl-C's usual meaning, as in a terminal.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         import scattn.train as train
         from scattn.__main__ import main
         real_fit = train.fit
