@@ -16,7 +16,7 @@ digit whose bar is brightest::
 The digits of a canvas are of different classes, so the label says which one was
 chosen. What decides is *relative* brightness: a bar of 0.5 wins on one canvas and
 loses on the next. A digit's own contrast is drawn independently of its bar, so the
-brightest digit is not a clue. docs/results_spatial.md measures what a plain CNN,
+brightest digit is not a clue. docs/results.md (section 2) measures what a plain CNN,
 a spatial gate, an additive map and an extra convolution make of it.
 """
 
