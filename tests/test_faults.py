@@ -47,7 +47,8 @@ TRAINER = textwrap.dedent("""
     model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
                           scattn.make_attention("cbam", 4, reduction=2),
                           nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
-    h = fit(model, loader, epochs=4, seed=0, checkpoint_dir=directory, quiet=True)
+    pace = [lambda row: time.sleep(0.5)]  # a pause after each epoch, so the parent can stop it between epochs
+    h = fit(model, loader, epochs=4, seed=0, checkpoint_dir=directory, quiet=True, callbacks=pace)
     print("DONE", len(h), flush=True)
 """)
 
