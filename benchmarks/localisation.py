@@ -17,7 +17,7 @@ Paired tests compare maps image by image (t-test on scores, McNemar on right/wro
     PYTHONPATH=. python benchmarks/localisation.py --json localisation.json
 
 Trained models are kept in ``--runs`` (default: scattn-localisation in the temporary directory): a second run reads
-them back instead of training again. Results: docs/results_localisation.md.
+them back instead of training again. Results: docs/results.md (section 5).
 """
 
 from __future__ import annotations

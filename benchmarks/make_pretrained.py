@@ -12,7 +12,7 @@ lr 1e-2, weight decay 5e-4) on cluttered digits::
 
 Then paste the printed hash into ``scattn.models.PRETRAINED_SHA256``.
 
-Recorded run (docs/results_pretrained.md): seed 0, data seed 0, 6,000 training and
+Recorded run (docs/results.md (section 6)): seed 0, data seed 0, 6,000 training and
 1,000 test canvases, 6 epochs, batch 128, 2 threads, torch 2.14.1+cu130 on the CPU,
 Python 3.11.7: test accuracy 0.9810, 330,939 bytes, SHA-256
 06bb6f12726a92bb763fdee43ecf3982b190e63b219fd60168e024ae8c32b54a. (17 min on the

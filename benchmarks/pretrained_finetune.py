@@ -15,7 +15,7 @@ of the same length give the context::
 
     PYTHONPATH=. python benchmarks/pretrained_finetune.py --seeds 0 1 2
 
-Results: docs/results_pretrained.md.
+Results: docs/results.md (section 6).
 """
 
 from __future__ import annotations

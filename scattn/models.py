@@ -395,7 +395,7 @@ def retrofit_attention(model: nn.Module, name: str, **kwargs) -> nn.Module:
     return model
 
 
-# The checkpoint benchmarks/make_pretrained.py wrote (its docstring and docs/results_pretrained.md
+# The checkpoint benchmarks/make_pretrained.py wrote (its docstring and docs/results.md (section 6)
 # record the command, seeds, torch version and accuracy); the hash pins the file's bytes.
 PRETRAINED_FILE = "smallcnn_digits.pt"
 PRETRAINED_SHA256 = "06bb6f12726a92bb763fdee43ecf3982b190e63b219fd60168e024ae8c32b54a"
@@ -412,7 +412,7 @@ def pretrained_smallcnn(verify: bool = True) -> SmallCNN:
     """The course's pretrained :class:`SmallCNN` (no attention), in eval mode, offline.
 
     Trained once on cluttered digits by ``benchmarks/make_pretrained.py`` (recorded
-    there and in docs/results_pretrained.md). The file's SHA-256 is checked against
+    there and in docs/results.md (section 6)). The file's SHA-256 is checked against
     ``PRETRAINED_SHA256`` before it is read, and it is read with
     ``torch.load(weights_only=True)``: tensors and plain values only, no code runs.
     """

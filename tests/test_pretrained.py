@@ -27,7 +27,7 @@ from scattn.models import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-ACCURACY_FLOOR = 0.93  # measured 0.973 on these 300 test canvases, 0.981 on all 1,000 (docs/results_pretrained.md)
+ACCURACY_FLOOR = 0.93  # measured 0.973 on these 300 test canvases, 0.981 on all 1,000 (docs/results.md (section 6))
 NAMES = [n for n in scattn.available_attention() if n != "none"]
 
 
