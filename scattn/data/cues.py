@@ -32,10 +32,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from ..runtime import data_dir
 from .cache import cached
+from .canvases import Canvases
 from .device import tensor_loaders
 from .sources import SPLITS, paste, source_digits, source_split, upsample
 
@@ -53,7 +53,7 @@ FORMAT_VERSION = 1  # bump when generation changes, so old cache files are not r
 MAX_DRAWS = 1000  # rounds of redrawing overlapping placements before giving up
 
 
-class ColourCueDigits(Dataset):
+class ColourCueDigits(Canvases):
     """Canvases with two coloured digits and a colour bar that names the target.
 
     images       (N, 3, S, S) float32 in [0, 1], RGB
@@ -84,17 +84,6 @@ class ColourCueDigits(Dataset):
         self.cue_colour = colours.gather(1, target[:, None])[:, 0]  # (N, 2) -> (N,)
         self.sources = sources
         self.params = dict(params or {})
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.images[i], self.labels[i]
-
-    def __repr__(self) -> str:
-        size = tuple(self.images.shape[2:])
-        extra = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"ColourCueDigits({len(self)} canvases of {size[0]}×{size[1]}{', ' + extra if extra else ''})"
 
 
 def colour_cue_digits(

@@ -24,11 +24,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from ..arguments import non_negative_int, positive_int
 from ..runtime import data_dir
 from .cache import cached
+from .canvases import Canvases
 from .device import DeviceLoader, tensor_loaders
 from .sources import SPLITS, crop, paste, source_digits, source_split, upsample
 
@@ -45,7 +46,7 @@ MIN_INK = 0.2  # mean intensity a crop needs to be used as a fragment
 FORMAT_VERSION = 2  # bump when generation changes, so old cache files are not reused
 
 
-class ClutteredDigits(Dataset):
+class ClutteredDigits(Canvases):
     """Canvases with one target digit among distractor fragments.
 
     images   (N, 1, S, S) float32 in [0, 1]
@@ -78,17 +79,6 @@ class ClutteredDigits(Dataset):
         self.sources = sources
         self.distractor_sources = distractor_sources
         self.params = dict(params or {})
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.images[i], self.labels[i]
-
-    def __repr__(self) -> str:
-        size = tuple(self.images.shape[2:])
-        extra = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"ClutteredDigits({len(self)} canvases of {size[0]}×{size[1]}{', ' + extra if extra else ''})"
 
 
 def cluttered_digits(

@@ -27,10 +27,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from ..runtime import data_dir
 from .cache import cached
+from .canvases import Canvases
 from .device import DeviceLoader, tensor_loaders
 from .sources import SPLITS, paste, source_digits, source_split, upsample
 
@@ -48,7 +49,7 @@ DEFAULT_COUNTS = {"train": 4000, "test": 1000}
 FORMAT_VERSION = 1  # bump when generation changes, so old cache files are not reused
 
 
-class SpotlightDigits(Dataset):
+class SpotlightDigits(Canvases):
     """Canvases of digits under spotlights of random brightness.
 
     images   (N, 2, S, S) float32 in [0, 1]: channel 0 the digits, channel 1 the bars
@@ -83,16 +84,10 @@ class SpotlightDigits(Dataset):
         self.target = cues.argmax(dim=1)
         self.params = dict(params or {})
 
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.images[i], self.labels[i]
-
-    def __repr__(self) -> str:
-        size = tuple(self.images.shape[2:])
-        extra = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"SpotlightDigits({len(self)} canvases of 2×{size[0]}×{size[1]}{', ' + extra if extra else ''})"
+    def size_text(self) -> str:
+        """The two channels, then H×W."""
+        c, h, w = self.images.shape[1:]
+        return f"{c}×{h}×{w}"
 
 
 def spotlight_digits(
