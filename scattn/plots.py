@@ -58,6 +58,12 @@ def _history_groups(histories) -> dict[str, list]:
 METRICS = {"loss": ("train_loss", "test_loss"), "accuracy": ("train_acc", "test_acc")}
 
 
+def _check_metrics(metrics: Sequence[str]) -> None:
+    for m in metrics:
+        if m not in METRICS:
+            raise ValueError(f"unknown metric {m!r}; expected one of {', '.join(METRICS)}")
+
+
 def plot_history(histories, metrics: Sequence[str] = ("loss", "accuracy"), x: str = "epoch"):
     """Training curves, one panel per metric: train dashed, test solid.
 
@@ -70,9 +76,7 @@ def plot_history(histories, metrics: Sequence[str] = ("loss", "accuracy"), x: st
 
     if x not in ("epoch", "time"):
         raise ValueError(f"x must be 'epoch' or 'time', got {x!r}")
-    for m in metrics:
-        if m not in METRICS:
-            raise ValueError(f"unknown metric {m!r}; expected one of {', '.join(METRICS)}")
+    _check_metrics(metrics)
     groups = _history_groups(histories)
     fig, axes = _figure(1, len(metrics))
     for ax, metric in zip(axes[0], metrics, strict=True):
@@ -245,9 +249,7 @@ def plot_seed_curves(histories, metrics: Sequence[str] = ("loss", "accuracy")):
     that learns late shows as its own line instead of widening a band. ``histories``
     as for :func:`plot_history` (a ComparisonTable, ``{label: [History per seed]}``, ...).
     """
-    for m in metrics:
-        if m not in METRICS:
-            raise ValueError(f"unknown metric {m!r}; expected one of {', '.join(METRICS)}")
+    _check_metrics(metrics)
     groups = _history_groups(histories)
     fig, axes = _figure(1, len(metrics))
     for ax, metric in zip(axes[0], metrics, strict=True):
