@@ -186,14 +186,20 @@ def colour_cue(args) -> list[dict]:
     return [result]
 
 
-def capacity(args) -> list[dict]:
+def cluttered(args):
+    """Cluttered digits at the cpu profile's sizes (or --n-train/--n-test/--epochs): n_train, n_test,
+    epochs and a loaders() that makes the same loaders for every run."""
     p = PROFILES["cpu"]
     n_train, n_test = args.n_train or p.n_train, args.n_test or p.n_test
-    epochs = args.epochs or p.epochs
 
     def loaders():
         return cluttered_digits_loaders(n_train, n_test, p.batch_size, seed=args.data_seed)
 
+    return n_train, n_test, args.epochs or p.epochs, loaders
+
+
+def capacity(args) -> list[dict]:
+    n_train, n_test, epochs, loaders = cluttered(args)
     results = []
     for text in args.capacity_widths or CAPACITY_WIDTHS:
         widths = widths_of(text)
@@ -205,13 +211,7 @@ def capacity(args) -> list[dict]:
 
 
 def power(args) -> list[dict]:
-    p = PROFILES["cpu"]
-    n_train, n_test = args.n_train or p.n_train, args.n_test or p.n_test
-    epochs = args.epochs or p.epochs
-
-    def loaders():
-        return cluttered_digits_loaders(n_train, n_test, p.batch_size, seed=args.data_seed)
-
+    n_train, n_test, epochs, loaders = cluttered(args)
     label = f"power: cluttered digits, default SmallCNN, {n_train} / {n_test}, {epochs} epochs"
     result = run(args, label, lambda name: SmallCNN(name), loaders, args.seeds,
                  args.variants or ["none", "se", "cbam"], epochs, {})
