@@ -176,6 +176,22 @@ class Sketch:
             x += node.w
         return x
 
+    def fork(self, source: str, upper: list, lower: list, y_upper: float, y_lower: float) -> tuple[float, float]:
+        """``source`` at the origin, then a junction right of it ("tap0") that rises to "tap1" at
+        ``y_lower``: from there the row ``lower`` runs at ``y_lower`` and the row ``upper`` at
+        ``y_upper`` (items as for :meth:`row`), both starting 0.3 right of the junction.
+        Returns the right edges of the upper and the lower row."""
+        self.place(source, self.nodes[source].w / 2, 0)
+        tap_x = self.nodes[source].w + 0.35
+        self.place("tap0", tap_x, 0)
+        self.place("tap1", tap_x, y_lower)
+        right_upper = self.row(y_upper, tap_x + 0.3, upper)
+        right_lower = self.row(y_lower, tap_x + 0.3, lower)
+        self.arrow("tap0", "tap1", head=False)
+        self.arrow("tap1", lower[0])
+        self.arrow("tap1", upper[0], via=[(tap_x, y_upper)])
+        return right_upper, right_lower
+
     def _label_width(self, label: str) -> float:
         t = self._text(label, LABEL_SIZE)
         w = self._size(t)[0]
@@ -354,16 +370,8 @@ def _channel(s: Sketch) -> tuple[str, str]:
     s.box("out", "output", r"$F' = M_c(F) \otimes F$", "io")
     s.same_width("avg", "max")
     y_avg, y_max = 2.5, 1.2
-    s.place("F", s.nodes["F"].w / 2, 0)
-    tap_x = s.nodes["F"].w + 0.35
-    s.place("tap0", tap_x, 0)
-    s.place("tap1", tap_x, y_max)
-    right = s.row(y_avg, tap_x + 0.3, ["avg", CHANNEL_MAP, "mlp_a"])
-    s.row(y_max, tap_x + 0.3, ["max", CHANNEL_MAP, "mlp_m"])
+    right, _ = s.fork("F", ["avg", CHANNEL_MAP, "mlp_a"], ["max", CHANNEL_MAP, "mlp_m"], y_avg, y_max)
     s.arrow("mlp_m", "mlp_a", head=False, dashed=True, label="same weights", side="right")
-    s.arrow("tap0", "tap1", head=False)
-    s.arrow("tap1", "max")
-    s.arrow("tap1", "avg", via=[(tap_x, y_avg)])
     sum_x = right + 0.5
     s.place("sum", sum_x, (y_avg + y_max) / 2)
     s.arrow("mlp_a", "sum", via=[(sum_x, y_avg)])
@@ -394,16 +402,7 @@ def _spatial(s: Sketch, additive: bool = False) -> tuple[str, str]:
     s.same_width("avg", "max")
     y_avg, y_max = 2.6, 1.3
     y_mid = (y_avg + y_max) / 2
-    s.place("F", s.nodes["F"].w / 2, 0)
-    tap_x = s.nodes["F"].w + 0.35
-    s.place("tap0", tap_x, 0)
-    s.place("tap1", tap_x, y_max)
-    s.row(y_avg, tap_x + 0.3, ["avg"])
-    s.row(y_max, tap_x + 0.3, ["max"])
-    s.arrow("tap0", "tap1", head=False)
-    s.arrow("tap1", "max")
-    s.arrow("tap1", "avg", via=[(tap_x, y_avg)])
-    pools_right = tap_x + 0.3 + max(s.nodes["avg"].w, s.nodes["max"].w)
+    pools_right = max(s.fork("F", ["avg"], ["max"], y_avg, y_max))
     cat_x = pools_right + 1.0 + s.nodes["cat"].w / 2
     s.place("cat", cat_x, y_mid)
     s.arrow("avg", "cat", via=[(cat_x, y_avg)], label=SPATIAL_MAP, segment=0)
@@ -579,15 +578,7 @@ def _bam(s: Sketch) -> tuple[str, str]:
     s.box("out", "output", r"$F' = F \otimes (1 + M(F))$", "io")
     y_c, y_s = 2.5, 1.2
     y_mid = (y_c + y_s) / 2
-    s.place("F", s.nodes["F"].w / 2, 0)
-    tap_x = s.nodes["F"].w + 0.35
-    s.place("tap0", tap_x, 0)
-    s.place("tap1", tap_x, y_s)
-    right_c = s.row(y_c, tap_x + 0.3, ["avg", CHANNEL_MAP, "mlp"])
-    right_s = s.row(y_s, tap_x + 0.3, ["f0", None, "f12", None, "f3"])
-    s.arrow("tap0", "tap1", head=False)
-    s.arrow("tap1", "f0")
-    s.arrow("tap1", "avg", via=[(tap_x, y_c)])
+    right_c, right_s = s.fork("F", ["avg", CHANNEL_MAP, "mlp"], ["f0", None, "f12", None, "f3"], y_c, y_s)
     sum_x = max(right_c, right_s) + 1.2
     s.place("sum", sum_x, y_mid)
     s.arrow("mlp", "sum", via=[(sum_x, y_c)], label=f"$M_c$: {CHANNEL_MAP}", segment=0)
@@ -623,16 +614,7 @@ def _coord(s: Sketch) -> tuple[str, str]:
     s.same_width("gh", "gw")
     y_h, y_w = 2.6, 1.3
     y_mid = (y_h + y_w) / 2
-    s.place("x", s.nodes["x"].w / 2, 0)
-    tap_x = s.nodes["x"].w + 0.35
-    s.place("tap0", tap_x, 0)
-    s.place("tap1", tap_x, y_w)
-    s.row(y_h, tap_x + 0.3, ["ph"])
-    s.row(y_w, tap_x + 0.3, ["pw"])
-    s.arrow("tap0", "tap1", head=False)
-    s.arrow("tap1", "pw")
-    s.arrow("tap1", "ph", via=[(tap_x, y_h)])
-    pools_right = tap_x + 0.3 + max(s.nodes["ph"].w, s.nodes["pw"].w)
+    pools_right = max(s.fork("x", ["ph"], ["pw"], y_h, y_w))
     f1 = s.nodes["f1"]
     f1_x = pools_right + 1.0 + f1.w / 2
     s.place("f1", f1_x, y_mid)
