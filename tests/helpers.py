@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+
 import torch
 from torch import nn
 
@@ -54,3 +59,21 @@ def history(accs, seconds=1.0) -> History:
                      "test_loss": 1.2 / (i + 1), "test_acc": a, "seconds": sec,
                      "elapsed": elapsed, "lr": 0.1})
     return History(rows)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop_process_group(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM the process group ``proc`` leads (started with start_new_session=True); SIGKILL
+    it if it has not ended within ``timeout`` seconds."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

@@ -19,8 +19,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +27,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import free_port, stop_process_group
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("SCATTN_CHROMIUM", "/usr/bin/chromium"))
@@ -53,12 +52,6 @@ def _notebook(pattern: str) -> Path:
     return found[0]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """(base URL, token, served folder) of a JupyterLab running from this environment."""
@@ -69,7 +62,7 @@ def lab(tmp_path_factory):
         plugin, _, file = name.rpartition("/")
         (home / "settings" / plugin).mkdir(parents=True, exist_ok=True)
         (home / "settings" / plugin / file).write_text(json.dumps(value))
-    port, token = _free_port(), "scattn-browser-test"
+    port, token = free_port(), "scattn-browser-test"
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
            "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "ws"),
            "SCATTN_PROFILE": os.environ.get("SCATTN_BROWSER_PROFILE", "cpu"),
@@ -96,12 +89,7 @@ def lab(tmp_path_factory):
                 time.sleep(0.5)
         yield base, token, served
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_process_group(server, timeout=30)
         log.close()
 
 

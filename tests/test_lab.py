@@ -11,8 +11,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,17 +19,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers import free_port, stop_process_group
 
 ROOT = Path(__file__).resolve().parents[1]
 JUPYTER = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or shutil.which("jupyter")
 pytestmark = pytest.mark.skipif(JUPYTER is None or shutil.which("make") is None,
                                 reason="needs make and JupyterLab (the dev extra)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_make_lab_starts_jupyterlab_and_prints_the_address(tmp_path):
@@ -40,7 +33,7 @@ def test_make_lab_starts_jupyterlab_and_prints_the_address(tmp_path):
     (venv / "bin" / "jupyter").symlink_to(JUPYTER)
     (venv / "bin" / "python").symlink_to(sys.executable)
     (venv / ".scattn-installed").touch()  # newer than pyproject.toml: make installs nothing
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg")}
     env.pop("JUPYTER_TOKEN", None)  # the token a newcomer gets: generated, and printed in the address
     log = tmp_path / "lab.log"
@@ -69,12 +62,7 @@ def test_make_lab_starts_jupyterlab_and_prints_the_address(tmp_path):
         assert ("--allow-root" in text) == (os.geteuid() == 0)  # passed exactly when running as root
     finally:
         if lab.poll() is None:
-            os.killpg(lab.pid, signal.SIGTERM)
-            try:
-                lab.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(lab.pid, signal.SIGKILL)
-                lab.wait()
+            stop_process_group(lab, timeout=20)
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
