@@ -1,269 +1,218 @@
-"""When attention pays: the experiments behind notebook 06 and docs/results.md.
+"""When attention pays: the recorded runs behind notebooks 05 and 06 and docs/results.md.
 
-    python benchmarks/when_attention_pays.py --experiment colour-cue --threads 1 --epochs 16 \
-        --seeds 0 1 2 3 4 --json scattn/recorded/colour_cue_tuning_seeds.json
-    python benchmarks/when_attention_pays.py --experiment colour-cue --threads 1 --epochs 16 \
-        --seeds 100 101 102 103 104 --variants none se se-add --json scattn/recorded/colour_cue_new_seeds.json
-    python benchmarks/when_attention_pays.py --experiment capacity --capacity-widths 4,8,16 8,16,32 16,32 \
-        --seeds 0 1 2 --threads 1 --json scattn/recorded/capacity.json
-    python benchmarks/when_attention_pays.py --experiment power --seeds 0 1 2 3 4 5 6 7
+Every experiment is a set of paired runs of one task (``scattn.tasks``): each variant
+trained once per seed, the same way ``scattn compare --data TASK`` trains it (the same
+model, sizes, recipe and seeding; tests/test_experiments.py checks that both build the
+same run), so one CLI command reproduces any row. ``run`` trains and records; ``report``
+prints the tables of docs/results.md from the recorded files::
 
-The JSON files under ``scattn/recorded/`` are what notebook 06 reads
-(``scattn.course.recorded``); docs/results.md has the tables.
+    python benchmarks/when_attention_pays.py run --task colour-cue --variants none se se-add \
+        --seeds 1000 1001 1002 --json scattn/recorded/colour_cue_core_a.json
+    python benchmarks/when_attention_pays.py run --task colour-cue --variants se --reduction 16 \
+        --seeds 1000 1001 --json scattn/recorded/colour_cue_r16.json
+    python benchmarks/when_attention_pays.py run --task digits --profile gpu --variants none se cbam \
+        --seeds 0 1 2 3 4 5 6 7 --json scattn/recorded/power_gpu.json
+    python benchmarks/when_attention_pays.py report scattn/recorded/colour_cue_*.json
 
-Every experiment trains each variant once per seed with ``scattn.train.compare``
-(paired seeds: for seed s every variant starts from the same random state and sees
-the same batches), then prints Markdown tables: test accuracy per seed, and each
-variant's difference to the plain network per seed with its sign, the paired t-test
-and McNemar's exact test (``scattn.stats``). ``--json`` also writes every run's
-history. Accuracies repeat to the last digit on the CPU; timings depend on the load,
-which is printed (``uptime``) before and after.
-
-- colour-cue: the colour-cue digits (``scattn.data.colour_cue_digits``), a two-stage
-  SmallCNN on RGB, variants none, se, cbam, spatial, se-add. The criterion (fixed
-  before the final runs) is checked and printed.
-- capacity: cluttered digits (the ``cpu`` profile's sizes), none / se / cbam at several
-  widths; the benefit of attention against capacity.
-- power: cluttered digits, the default SmallCNN, many seeds: the spread of the paired
-  differences, and how many seeds it takes to detect a 0.5-point effect.
+A recorded file starts with the provenance its run wrote (command, scattn version, git
+commit, date, machine, torch version, threads: ``scattn.runtime.provenance``), then the
+task, sizes and options, then one entry per run: variant, seed, parameters, FLOPs per
+image, the per-epoch history and the test predictions (one digit per test example, in
+the test set's order). The file is rewritten (atomically) after every seed, so an
+interrupted experiment keeps what it finished and ``run`` with the same arguments goes on
+from there. One torch thread per process (``--threads``) is the polite setting on a
+shared machine: run two processes side by side on two cores, on different seeds.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's scattn
 
-import scattn  # noqa: E402
 from scattn import stats  # noqa: E402
 from scattn.compare import compare  # noqa: E402
-from scattn.data import cluttered_digits_loaders, colour_cue_loaders  # noqa: E402
-from scattn.models import SmallCNN  # noqa: E402
-from scattn.runtime import PROFILES  # noqa: E402
+from scattn.runtime import PROFILES, atomic_write, provenance  # noqa: E402
+from scattn.tasks import TASKS, get_task  # noqa: E402
 
-CUE_VARIANTS = ["none", "se", "cbam", "spatial", "se-add"]
-CAPACITY_WIDTHS = ["4,8,16", "8,16,32", "16,32,64", "16,32"]
+FOUND = 0.9  # a run "found" the colour cue when its final test accuracy is at least this
 
 
-def uptime() -> str:
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "uptime unavailable"
+# ----------------------------------------------------------------------------- run
 
 
-def widths_of(text: str) -> tuple[int, ...]:
-    return tuple(int(w) for w in text.split(","))
+def plan(task_name: str, profile: str, overrides: dict) -> tuple:
+    """The task and its sizes in ``profile`` with ``overrides``: what the CLI's compare would use."""
+    from dataclasses import replace
+
+    task = get_task(task_name)
+    return task, replace(task.sizes(PROFILES[profile]), **overrides)
 
 
-class Models:
-    """A make_model for compare() that keeps every model it builds (compare trains them in place)."""
+class Keep:
+    """compare()'s make_model that also keeps the models it built (compare trains them in place)."""
 
     def __init__(self, build):
-        self.build = build
-        self.built: dict[str, list[torch.nn.Module]] = {}
+        self.build, self.models = build, {}
 
-    def __call__(self, name: str) -> torch.nn.Module:
-        model = self.build(name)
-        self.built.setdefault(name, []).append(model)
-        self.last = name
+    def __call__(self, variant: str):
+        self.models[variant] = model = self.build(variant)
         return model
 
-    def progress(self, row: dict) -> None:
-        """fit's callback: one line per finished run with its test accuracy after every epoch."""
-        self.curve = [] if row["epoch"] == 1 else self.curve
-        self.curve.append(f"{100 * row['test_acc']:.0f}")
-        if row["epoch"] == self.epochs:
-            print(f"  {self.last} run {len(self.built[self.last])}: {row['elapsed']:.0f} s, test % by epoch "
-                  f"{' '.join(self.curve)}", flush=True)
 
-
-def correct(model: torch.nn.Module, loader) -> np.ndarray:
-    """Per test example, whether the model's prediction is right (eval mode, in loader order)."""
+def predictions(model: torch.nn.Module, loader) -> str:
+    """The model's class for every test example, one digit each, in the loader's order."""
     model.eval()
-    out = []
     with torch.no_grad():
-        for x, y in loader:
-            out.append((model(x).argmax(1) == y).numpy())
-    return np.concatenate(out)
+        labels = torch.cat([model(x).argmax(1) for x, _ in loader])
+    if int(labels.max()) > 9:
+        raise ValueError("predictions are stored one digit per example: tasks of up to 10 classes")
+    return "".join(map(str, labels.tolist()))
 
 
-def pct(v: float) -> str:
-    return f"{100 * v:.1f}"
+def first_epoch_at(rows: Sequence[dict], level: float = FOUND) -> int | None:
+    """The first epoch whose test accuracy reaches ``level`` (None: never)."""
+    return next((r["epoch"] for r in rows if r["test_acc"] is not None and r["test_acc"] >= level), None)
 
 
-def accuracy_table(table, seeds) -> str:
-    lines = ["| variant | params | " + " | ".join(f"seed {s}" for s in seeds) + " | mean |",
-             "|---|---|" + "---|" * (len(seeds) + 1)]
-    for r in table.rows:
-        accs = r["accuracies"]
-        lines.append(f"| {r['attention']} | {r['params']:,} | " + " | ".join(pct(a) for a in accs)
-                     + f" | {pct(statistics.fmean(accs))} |")
-    return "\n".join(lines)
+def write(path: Path, record: dict) -> None:
+    text = json.dumps(record, indent=1, allow_nan=False)
+    atomic_write(path, lambda f: f.write(text.encode()))
 
 
-def difference_table(table, seeds, right: dict, baseline: str = "none") -> str:
-    """Each variant minus the baseline, per seed (points), with the paired t-test and McNemar."""
-    base = next(r for r in table.rows if r["attention"] == baseline)
-    lines = ["| variant − " + baseline + " | " + " | ".join(f"seed {s}" for s in seeds)
-             + " | mean ± sd | signs | paired t p | McNemar p per seed |",
-             "|---|" + "---|" * (len(seeds) + 4)]
-    for r in table.rows:
-        if r["attention"] == baseline:
-            continue
-        cmp = stats.paired([100 * a for a in r["accuracies"]], [100 * a for a in base["accuracies"]])
-        mc = [stats.mcnemar(right[r["attention"]][i], right[baseline][i]).p for i in range(len(seeds))]
-        lines.append(f"| {r['attention']} | " + " | ".join(f"{d:+.1f}" for d in cmp.diffs)
-                     + f" | {cmp.mean:+.2f} ± {cmp.sd:.2f} | {cmp.signs} | {cmp.p:.2g} | "
-                     + ", ".join(f"{p:.2g}" for p in mc) + " |")
-    return "\n".join(lines)
-
-
-def run(args, label: str, build, loaders, seeds, variants, epochs, fit_kwargs) -> dict:
-    models = Models(build)
-    models.epochs = epochs
-    t0 = time.perf_counter()
-    table = compare(variants, seeds, make_model=models, data=loaders, epochs=epochs, device="cpu",
-                    quiet=True, callbacks=[models.progress], **fit_kwargs)
-    wall = time.perf_counter() - t0
-    test_loader = loaders()[1]
-    right = {name: [correct(m, test_loader) for m in ms] for name, ms in models.built.items()}
-    print(f"\n### {label}\n")
-    print(accuracy_table(table, seeds))
-    if "none" in variants and len(variants) > 1:
-        print("", difference_table(table, seeds, right), sep="\n")
-    spe = ", ".join(f"{r['attention']} {r['seconds_per_epoch']:.2f}" for r in table.rows)
-    print(f"\nwall clock {wall:.0f} s for {len(variants) * len(seeds)} runs; median s/epoch: {spe}")
-    return {
-        "label": label,
-        "seeds": list(seeds),
-        "epochs": epochs,
-        "fit": {k: v for k, v in fit_kwargs.items()},
-        "rows": table.rows,
-        "histories": {k: [h.rows for h in hs] for k, hs in table.histories.items()},
-        "wall_seconds": wall,
-    }
-
-
-def colour_cue(args) -> list[dict]:
-    widths = widths_of(args.widths or "16,32")
-    data_kwargs = {k: v for k, v in [("cue_height", args.cue_height), ("cue_gap", args.cue_gap),
-                                     ("digit_size", args.digit_size), ("canvas_size", args.canvas_size),
-                                     ("palette", args.palette), ("overlap", args.overlap or None)]
-                   if v is not None}
-    n_train, n_test = args.n_train or 6000, args.n_test or 1000
-
-    def loaders():
-        return colour_cue_loaders(n_train, n_test, args.batch_size, seed=args.data_seed, **data_kwargs)
-
-    def build(name):
-        return SmallCNN(name, in_channels=3, widths=widths, reduction=args.reduction)
-
-    fit_kwargs = {k: v for k, v in [("lr", args.lr), ("warmup", args.warmup)] if v is not None}
-    label = (f"colour cue: SmallCNN widths {widths}, reduction {args.reduction}, {n_train} / {n_test} "
-             f"canvases, {args.epochs} epochs, batch {args.batch_size}, {fit_kwargs or 'fit defaults'}, "
-             f"data {data_kwargs or 'default'}")
-    result = run(args, label, build, loaders, args.seeds, args.variants or CUE_VARIANTS, args.epochs,
-                 fit_kwargs)
-    rows = {r["attention"]: r["accuracies"] for r in result["rows"]}
-    if "se" in rows and "none" in rows:
-        d = [100 * (s - n) for s, n in zip(rows["se"], rows["none"], strict=True)]
-        held = len(d) >= 5 and min(d) >= 10
-        print(f"\ncriterion (SE ahead of none by >= 10 points on every one of >= 5 paired seeds): "
-              f"{'HELD' if held else 'NOT HELD'} (min difference {min(d):+.1f} over {len(d)} seeds)")
-        result["criterion_held"] = held
-    return [result]
-
-
-def cluttered(args):
-    """Cluttered digits at the cpu profile's sizes (or --n-train/--n-test/--epochs): n_train, n_test,
-    epochs and a loaders() that makes the same loaders for every run."""
-    p = PROFILES["cpu"]
-    n_train, n_test = args.n_train or p.n_train, args.n_test or p.n_test
-
-    def loaders():
-        return cluttered_digits_loaders(n_train, n_test, p.batch_size, seed=args.data_seed)
-
-    return n_train, n_test, args.epochs or p.epochs, loaders
-
-
-def capacity(args) -> list[dict]:
-    n_train, n_test, epochs, loaders = cluttered(args)
-    results = []
-    for text in args.capacity_widths or CAPACITY_WIDTHS:
-        widths = widths_of(text)
-        label = f"capacity: cluttered digits, SmallCNN widths {widths}, {n_train} / {n_test}, {epochs} epochs"
-        result = run(args, label, lambda name, w=widths: SmallCNN(name, widths=w), loaders,
-                     args.seeds, args.variants or ["none", "se", "cbam"], epochs, {})
-        results.append({**result, "widths": text})
-    return results
-
-
-def power(args) -> list[dict]:
-    n_train, n_test, epochs, loaders = cluttered(args)
-    label = f"power: cluttered digits, default SmallCNN, {n_train} / {n_test}, {epochs} epochs"
-    result = run(args, label, lambda name: SmallCNN(name), loaders, args.seeds,
-                 args.variants or ["none", "se", "cbam"], epochs, {})
-    rows = {r["attention"]: r["accuracies"] for r in result["rows"]}
-    print("\n| variant − none | sd of per-seed differences (points) | seeds to detect 0.5 points "
-          "(α = 0.05, power 0.8) |\n|---|---|---|")
-    for name, accs in rows.items():
-        if name == "none":
-            continue
-        cmp = stats.paired([100 * a for a in accs], [100 * a for a in rows["none"]])
-        print(f"| {name} | {cmp.sd:.2f} | {stats.seeds_needed(0.5, cmp.sd)} |")
-    return [result]
-
-
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--experiment", choices=("colour-cue", "capacity", "power"), required=True)
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    ap.add_argument("--variants", nargs="+", choices=scattn.available_attention())
-    ap.add_argument("--epochs", type=int, help="default: 20 (colour-cue), the cpu profile's 6 (others)")
-    ap.add_argument("--lr", type=float, help="peak learning rate (default: fit's)")
-    ap.add_argument("--warmup", type=float, help="share of the steps spent warming up (default: fit's)")
-    ap.add_argument("--batch-size", type=int, default=128)
-    ap.add_argument("--n-train", type=int)
-    ap.add_argument("--n-test", type=int)
-    ap.add_argument("--data-seed", type=int, default=0)
-    ap.add_argument("--widths", help="colour-cue SmallCNN widths, e.g. 16,32")
-    ap.add_argument("--reduction", type=int, default=4, help="colour-cue SE/CBAM reduction")
-    ap.add_argument("--cue-height", type=int)
-    ap.add_argument("--cue-gap", type=int)
-    ap.add_argument("--digit-size", type=int)
-    ap.add_argument("--canvas-size", type=int)
-    ap.add_argument("--palette", type=int, choices=(2, 3))
-    ap.add_argument("--overlap", action="store_true", help="both digits in one place (one per colour)")
-    ap.add_argument("--capacity-widths", nargs="+", help=f"default: {' '.join(CAPACITY_WIDTHS)}")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--json", help="write the runs (histories included) here")
-    args = ap.parse_args(argv)
-    if args.epochs is None and args.experiment == "colour-cue":
-        args.epochs = 20
+def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
-    print(f"$ python {' '.join(sys.argv)}")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"torch {torch.__version__}, {args.threads} threads; start: {uptime()}")
-    results = {"colour-cue": colour_cue, "capacity": capacity, "power": power}[args.experiment](args)
-    print(f"\nend: {uptime()}")
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"argv": sys.argv, "torch": torch.__version__,
-                                               "results": results}, indent=1))
-        print(f"wrote {args.json}")
+    overrides = {k: getattr(args, k) for k in ("n_train", "n_test", "epochs", "batch_size")
+                 if getattr(args, k) is not None}
+    task, sizes = plan(args.task, args.profile, overrides)
+    options = {k: v for k, v in (("reduction", args.reduction), ("kernel_size", args.kernel_size),
+                                 ("widths", args.widths)) if v is not None}
+    path = Path(args.json)
+    header = {"experiment": args.task, "task": task.name, "profile": args.profile, "sizes": vars(sizes),
+              "options": options, "data_seed": args.data_seed, "variants": args.variants, "seeds": args.seeds}
+    record = {"provenance": provenance(), **header, "runs": []}
+    if path.exists():  # go on where an interrupted run of the same experiment stopped
+        old = json.loads(path.read_text())
+        if {k: old.get(k) for k in header} != header:
+            raise SystemExit(f"{path} holds another experiment; choose another --json")
+        record["runs"] = old["runs"]
+        record["provenance"]["continues"] = old["provenance"]
+    done = {(r["variant"], r["seed"]) for r in record["runs"]}
+    train_loader, test_loader = task.loaders(sizes, seed=args.data_seed)
+    print(f"{task.name}: {sizes}, options {options}, {args.threads} thread(s)", flush=True)
+    for seed in args.seeds:
+        todo = [v for v in args.variants if (v, seed) not in done]
+        if not todo:
+            continue
+        keep = Keep(lambda v: task.model(v, **options))
+        t0 = time.perf_counter()
+        table = compare(todo, [seed], make_model=keep, data=(train_loader, test_loader), epochs=sizes.epochs,
+                        device="cpu", quiet=True)
+        for row in table.rows:
+            history = table.histories[row["attention"]][0]
+            record["runs"].append({
+                "variant": row["attention"], "seed": seed, "params": row["params"], "flops": row["flops"],
+                "seconds_per_epoch": row["seconds_per_epoch"], "history": history.rows,
+                "predictions": predictions(keep.models[row["attention"]], test_loader),
+            })
+            curve = " ".join(f"{100 * r['test_acc']:.0f}" for r in history.rows)
+            print(f"seed {seed} {row['attention']:15} {100 * row['accuracy_mean']:5.1f}%  by epoch: {curve}",
+                  flush=True)
+        record["provenance"]["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        write(path, record)
+        print(f"  {len(todo)} runs in {time.perf_counter() - t0:.0f} s; wrote {path}", flush=True)
     return 0
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def load_runs(paths: Sequence[str]) -> list[dict]:
+    """Every run of the files, labelled "variant" or "variant (r = 8)" where options differ."""
+    runs = []
+    for p in paths:
+        record = json.loads(Path(p).read_text())
+        label = ", ".join(f"{k} {v}" for k, v in record["options"].items())
+        for r in record["runs"]:
+            final = r["history"][-1]["test_acc"]
+            runs.append({**r, "label": f"{r['variant']} ({label})" if label else r["variant"], "final": final,
+                         "task": record["task"], "file": p})
+    return runs
+
+
+def report(args: argparse.Namespace) -> int:
+    runs = load_runs(args.paths)
+    by = {}
+    for r in runs:
+        by.setdefault(r["label"], {})[r["seed"]] = r
+    base = by.get(args.baseline, {})
+    print(f"| variant | seeds | params | FLOPs/image | found (≥ {100 * FOUND:.0f}%): rate, 95% CI | median epoch "
+          f"found | final acc %, median (range) | − {args.baseline}, mean [95% CI] points | paired t p | "
+          f"Holm p |\n|---|---|---|---|---|---|---|---|---|---|")
+    rows, pvalues = [], []
+    for label, seeds in by.items():
+        rs = list(seeds.values())
+        found = [r for r in rs if r["final"] >= FOUND]
+        epochs = [first_epoch_at(r["history"]) for r in found]
+        finals = [100 * r["final"] for r in rs]
+        common = [s for s in seeds if s in base]
+        cmp = (stats.paired([100 * seeds[s]["final"] for s in common], [100 * base[s]["final"] for s in common])
+               if label != args.baseline and len(common) >= 2 else None)
+        rows.append((label, rs, found, epochs, finals, cmp))
+        if cmp is not None:
+            pvalues.append(cmp.p)
+    adjusted = iter(stats.holm(pvalues)) if pvalues else iter(())
+    for label, rs, found, epochs, finals, cmp in rows:
+        rate = stats.rate(len(found), len(rs))
+        median_epoch = f"{statistics.median(epochs):g}" if epochs else "–"
+        diff = p = holm = "–"
+        if cmp is not None:
+            low, high = cmp.ci()
+            diff, p, holm = f"{cmp.mean:+.1f} [{low:+.1f}, {high:+.1f}] (n = {cmp.n})", f"{cmp.p:.2g}", \
+                f"{next(adjusted):.2g}"
+        print(f"| {label} | {len(rs)} | {rs[0]['params']:,} | {rs[0]['flops'] / 1e6:.2f}M | {rate} | "
+              f"{median_epoch} | {statistics.median(finals):.1f} ({min(finals):.1f}-{max(finals):.1f}) | {diff} | "
+              f"{p} | {holm} |")
+    return 0
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="train the variants on the seeds and record every run")
+    r.add_argument("--task", choices=tuple(TASKS), required=True)
+    r.add_argument("--profile", choices=("cpu", "gpu"), default="cpu",
+                   help="sizes for tasks that fix none (digits); default: %(default)s")
+    r.add_argument("--variants", nargs="+", required=True)
+    r.add_argument("--seeds", nargs="+", type=int, required=True)
+    r.add_argument("--reduction", type=int)
+    r.add_argument("--kernel-size", type=int)
+    r.add_argument("--widths", type=lambda t: [int(w) for w in t.split(",")], help="SmallCNN widths, e.g. 4,8,16")
+    r.add_argument("--epochs", type=int)
+    r.add_argument("--n-train", type=int)
+    r.add_argument("--n-test", type=int)
+    r.add_argument("--batch-size", type=int)
+    r.add_argument("--data-seed", type=int, default=0)
+    r.add_argument("--threads", type=int, default=1)
+    r.add_argument("--json", required=True, help="the record (continued if it exists)")
+    r.set_defaults(func=run)
+    p = sub.add_parser("report", help="Markdown tables from recorded files")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--baseline", default="none")
+    p.set_defaults(func=report)
+    args = ap.parse_args(argv)
+    return args.func(args)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -55,18 +57,50 @@ def _doctor(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _config(args: argparse.Namespace):
-    """setup() with the profile and the sizes given on the command line; under torchrun, join its ranks."""
+@dataclass
+class Plan:
+    """What a train or compare command runs: decided once, before any training."""
+
+    config: Any  # runtime.Config: device, profile, Colab
+    task: Any  # tasks.Task
+    sizes: Any  # tasks.Sizes: the task's, then the profile's, then the command line's
+    seeds: tuple[int, ...]
+    attention_kwargs: dict
+    data_options: dict
+
+    def __str__(self) -> str:
+        s, c = self.sizes, self.config
+        data = (f"{s.n_train:,} train / {s.n_test:,} test, " if s.n_train is not None else "")
+        return (f"task {self.task.name}: {data}{s.epochs} epochs, batch {s.batch_size}; "
+                f"profile {c.profile.name}, device {c.device}, seeds {list(self.seeds)}"
+                + (f"; attention options {self.attention_kwargs}" if self.attention_kwargs else ""))
+
+
+def _plan(args: argparse.Namespace) -> Plan:
+    """setup(), the task's sizes with the command line's overrides; under torchrun, join its ranks."""
+    from dataclasses import replace
+
     from . import distributed
     from .runtime import setup
+    from .tasks import get_task
 
+    config = setup(seed=getattr(args, "seed", 0) or 0, profile=args.profile, device=args.device)
+    distributed.join(distributed.device(config.device))
+    task = get_task(args.data)
     overrides = {k: getattr(args, k) for k in ("n_train", "n_test", "epochs", "batch_size")
                  if getattr(args, k, None) is not None}
-    if getattr(args, "seeds", None):
-        overrides["seeds"] = tuple(args.seeds)
-    cfg = setup(seed=getattr(args, "seed", 0) or 0, profile=args.profile, device=args.device, **overrides)
-    distributed.join(distributed.device(cfg.device))
-    return cfg
+    sizes = replace(task.sizes(config.profile), **overrides)
+    seeds = tuple(args.seeds) if getattr(args, "seeds", None) else config.profile.seeds
+    return Plan(config, task, sizes, seeds, _attention_kwargs(args), _data_options(args))
+
+
+def _attention_kwargs(args: argparse.Namespace) -> dict:
+    return {k: v for k, v in (("reduction", args.reduction), ("kernel_size", args.kernel_size)) if v is not None}
+
+
+def _data_options(args: argparse.Namespace) -> dict:
+    return {k: v for k, v in (("canvas_size", args.canvas_size), ("n_distractors", args.distractors))
+            if v is not None}
 
 
 def _writable(option: str, path: str | None, directory: bool) -> None:
@@ -89,6 +123,7 @@ def _writable(option: str, path: str | None, directory: bool) -> None:
 def _validate(args: argparse.Namespace) -> None:
     """Every check that needs no training, so a bad command line costs nothing."""
     from .runtime import choose_profile, get_device
+    from .tasks import get_task
 
     try:
         device = get_device(args.device)
@@ -98,36 +133,42 @@ def _validate(args: argparse.Namespace) -> None:
         choose_profile(device, args.profile)
     except ValueError as e:
         raise UsageError(str(e)) from None
+    task = get_task(args.data)
     for option in ("attentions", "seeds"):
         values = getattr(args, option, None) or []
         if len(set(values)) != len(values):
             raise UsageError(f"--{option} lists {' '.join(map(str, values))}: each must appear once "
                              "(a repeated run would be counted twice)")
+    names = task.variant_names()
+    for name in getattr(args, "attentions", None) or [args.attention]:
+        if name.strip().lower() not in names:
+            raise UsageError(f"--data {task.name} has no variant {name!r}; expected one of {', '.join(names)}")
+    if not task.sized and (args.n_train or args.n_test):
+        raise UsageError(f"--n-train / --n-test: {task.name} is a fixed dataset; they apply to the offline tasks")
+    unknown = sorted(set(_data_options(args)) - set(task.options))
+    if unknown:
+        flags = " / ".join("--" + k.replace("n_", "").replace("_", "-") for k in unknown)
+        raise UsageError(f"{flags}: not an option of --data {task.name} "
+                         f"(it takes {', '.join(task.options) or 'none'})")
     _writable("--json", args.json, directory=False)
     _writable("--checkpoint-dir", args.checkpoint_dir, directory=True)
-    if args.data == "digits":
-        from .data.digits import DIGIT_SIZE, DISTRACTOR_SIZE, _check_params
+    if task.name == "digits":
+        from .data.digits import CANVAS_SIZE, DIGIT_SIZE, DISTRACTOR_SIZE, N_DISTRACTORS, _check_params
 
+        options = {"canvas_size": CANVAS_SIZE, "n_distractors": N_DISTRACTORS, **_data_options(args)}
         try:
-            _check_params(1, args.canvas_size, DIGIT_SIZE, args.distractors, DISTRACTOR_SIZE, args.data_seed)
+            _check_params(1, options["canvas_size"], DIGIT_SIZE, options["n_distractors"], DISTRACTOR_SIZE,
+                          args.data_seed)
         except ValueError as e:
             raise UsageError(f"--canvas-size / --distractors: {e}") from None
+    for name in getattr(args, "attentions", None) or [args.attention]:
+        try:  # the attention options, on throwaway models: a bad value fails here, not after setup
+            task.model(name, **_attention_kwargs(args))
+        except (TypeError, ValueError) as e:
+            raise UsageError(f"--reduction / --kernel-size: {e}") from None
 
 
-def _model_factory(args: argparse.Namespace):
-    from .models import SmallCNN, resnet20
-
-    if args.data in ("cifar10", "cifar100"):
-        classes = 100 if args.data == "cifar100" else 10
-        return lambda attention: resnet20(attention, num_classes=classes)
-    if args.data == "colour-cue":
-        # Two stages: the receptive field stays shorter than the distance from the cue to the
-        # digits, so only global pooling (or a gate) brings them together (notebook 06).
-        return lambda attention: SmallCNN(attention, in_channels=3, widths=(16, 32))
-    return lambda attention: SmallCNN(attention)
-
-
-def _loaders(args: argparse.Namespace, cfg):
+def _loaders(args: argparse.Namespace, plan: Plan):
     """The train and test loaders; under torchrun rank 0 downloads or generates the data first.
 
     The gpu profile holds them on the GPU (data.DeviceLoader), except under torchrun, where
@@ -135,22 +176,9 @@ def _loaders(args: argparse.Namespace, cfg):
     from .distributed import launched, main_first
     from .runtime import data_device
 
-    p = cfg.profile
-    device = None if launched() else data_device(p, cfg.device)
+    device = None if launched() else data_device(plan.config.profile, plan.config.device)
     with main_first():
-        if args.data in ("cifar10", "cifar100"):
-            from . import data
-
-            return getattr(data, f"{args.data}_loaders")(p.batch_size, device=device)
-        if args.data == "colour-cue":
-            from .data import colour_cue_loaders
-
-            return colour_cue_loaders(p.n_train, p.n_test, p.batch_size, seed=args.data_seed, device=device,
-                                      canvas_size=args.canvas_size)
-        from .data import cluttered_digits_loaders
-
-        return cluttered_digits_loaders(p.n_train, p.n_test, p.batch_size, seed=args.data_seed, device=device,
-                                        canvas_size=args.canvas_size, n_distractors=args.distractors)
+        return plan.task.loaders(plan.sizes, seed=args.data_seed, device=device, **plan.data_options)
 
 
 def _fit_options(args: argparse.Namespace) -> dict:
@@ -158,14 +186,15 @@ def _fit_options(args: argparse.Namespace) -> dict:
             "label_smoothing": args.label_smoothing, "quiet": args.quiet, "compile": args.compile}
 
 
-def _write_json(path: str | None, payload) -> None:
-    """Strict JSON (no bare NaN or Infinity), written atomically (under torchrun: by rank 0)."""
+def _write_json(path: str | None, payload, argv: list[str]) -> None:
+    """Strict JSON (no bare NaN or Infinity) with the run's provenance, written atomically
+    (under torchrun: by rank 0)."""
     from .distributed import is_main
 
     if path and is_main():
-        from .runtime import atomic_write
+        from .runtime import atomic_write, provenance
 
-        text = json.dumps(payload, indent=1, allow_nan=False)
+        text = json.dumps({"provenance": provenance(["scattn", *argv]), **payload}, indent=1, allow_nan=False)
         atomic_write(Path(path).expanduser(), lambda f: f.write(text.encode()))
         print(f"wrote {path}")
 
@@ -175,17 +204,18 @@ def _train(args: argparse.Namespace) -> int:
     from .train import fit
 
     _validate(args)
-    cfg = _config(args)
-    print(cfg)
-    train_loader, test_loader = _loaders(args, cfg)
+    plan = _plan(args)
+    print(plan)
+    train_loader, test_loader = _loaders(args, plan)
     seed_everything(args.seed)
-    model = _model_factory(args)(args.attention)
-    history = fit(model, train_loader, test_loader, cfg.profile.epochs, device=cfg.device,
+    model = plan.task.model(args.attention, **plan.attention_kwargs)
+    history = fit(model, train_loader, test_loader, plan.sizes.epochs, device=plan.config.device,
                   seed=args.seed, checkpoint_dir=args.checkpoint_dir, resume=not args.no_resume,
                   desc=args.attention, **_fit_options(args))
     print(history)
-    _write_json(args.json, {"attention": args.attention, "seed": args.seed, "rows": history.rows,
-                            "interrupted": history.interrupted})
+    _write_json(args.json, {"task": plan.task.name, "attention": args.attention, **plan.attention_kwargs,
+                            "seed": args.seed, "rows": history.rows, "interrupted": history.interrupted},
+                args.argv)
     if history.interrupted:
         kept = (f"{args.checkpoint_dir} keeps epoch {len(history)}: run the same command to resume"
                 if args.checkpoint_dir and len(history) else "no checkpoint was saved")
@@ -202,11 +232,11 @@ def _compare(args: argparse.Namespace) -> int:
     from .compare import compare
 
     _validate(args)
-    cfg = _config(args)
-    print(cfg)
-    table = compare(args.attentions, cfg.profile.seeds, make_model=_model_factory(args),
-                    data=lambda: _loaders(args, cfg), epochs=cfg.profile.epochs,
-                    device=cfg.device, checkpoint_dir=args.checkpoint_dir, resume=not args.no_resume,
+    plan = _plan(args)
+    print(plan)
+    table = compare(args.attentions, plan.seeds, make_model=lambda v: plan.task.model(v, **plan.attention_kwargs),
+                    data=lambda: _loaders(args, plan), epochs=plan.sizes.epochs,
+                    device=plan.config.device, checkpoint_dir=args.checkpoint_dir, resume=not args.no_resume,
                     **_fit_options(args))
     # Equal time: by default the time the cheapest variant needs for all its epochs.
     budget = args.budget or table.budget
@@ -216,25 +246,28 @@ def _compare(args: argparse.Namespace) -> int:
     else:
         print(table, "", equal_time, sep="\n")
     _write_json(args.json, {
+        "task": plan.task.name,
+        "attention_options": plan.attention_kwargs,
+        "seeds": list(plan.seeds),
         "rows": table.rows,
         "budget_seconds": budget,
         "histories": {k: [h.rows for h in hs] for k, hs in table.histories.items()},
-    })
+    }, args.argv)
     return EXIT_OK
 
 
 def _bench(args: argparse.Namespace) -> int:
     from .bench import benchmark
     from .runtime import get_device
+    from .tasks import get_task
 
-    if args.data == "cifar10":
-        shape = (args.batch_size, 3, 32, 32)
-    else:
-        from .data import CANVAS_SIZE
-
-        shape = (args.batch_size, 1, CANVAS_SIZE, CANVAS_SIZE)
-    table = benchmark(_model_factory(args), args.attentions, shape, get_device(args.device),
-                      repeats=args.repeats)
+    task = get_task(args.data)
+    names = task.variant_names()
+    for name in args.attentions:
+        if name.strip().lower() not in names:
+            raise UsageError(f"--data {task.name} has no variant {name!r}; expected one of {', '.join(names)}")
+    shape = (args.batch_size, *task.image)
+    table = benchmark(task.model, args.attentions, shape, get_device(args.device), repeats=args.repeats)
     print(table.to_markdown() if args.markdown else table)
     return EXIT_OK
 
@@ -272,26 +305,36 @@ def _course(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- parser
 
 
+def _tasks_help() -> str:
+    from .tasks import TASKS
+
+    return "; ".join(f"{name}: {task.summary}" for name, task in TASKS.items())
+
+
 def _add_common(p: argparse.ArgumentParser, budget: bool = False) -> None:
     from .data import CANVAS_SIZE, N_DISTRACTORS
     from .runtime import PROFILES
+    from .tasks import TASKS
     from .train import DEFAULT_LR, OPTIMIZERS, SCHEDULES
 
-    g = p.add_argument_group("data and size (defaults: the runtime profile)")
-    g.add_argument("--data", choices=("digits", "colour-cue", "cifar10", "cifar100"), default="digits",
-                   help="cluttered digits (offline, SmallCNN), colour-cue digits (offline, two-stage "
-                        "SmallCNN on RGB) or CIFAR-10/100 (download, ResNet-20); default: %(default)s")
+    g = p.add_argument_group("task and size (defaults: what the task fixes, else the runtime profile)")
+    g.add_argument("--data", choices=tuple(TASKS), default="digits", metavar="TASK",
+                   help=f"{_tasks_help()}; default: %(default)s")
     g.add_argument("--profile", choices=tuple(PROFILES),
                    help="size preset; default: gpu with CUDA, else cpu ($SCATTN_PROFILE overrides)")
     g.add_argument("--epochs", type=_positive_int, help="epochs per run")
     g.add_argument("--batch-size", type=_positive_int)
-    g.add_argument("--n-train", type=_positive_int, help="training canvases (digits, colour-cue)")
-    g.add_argument("--n-test", type=_positive_int, help="test canvases (digits, colour-cue)")
+    g.add_argument("--n-train", type=_positive_int, help="training canvases (offline tasks)")
+    g.add_argument("--n-test", type=_positive_int, help="test canvases (offline tasks)")
     g.add_argument("--data-seed", type=_seed, default=0, help="seed of the canvases; default: %(default)s")
-    g.add_argument("--canvas-size", type=_positive_int, default=CANVAS_SIZE,
-                   help="canvas side in pixels (digits, colour-cue); default: %(default)s")
-    g.add_argument("--distractors", type=_count, default=N_DISTRACTORS,
-                   help="clutter fragments per canvas (digits); default: %(default)s")
+    g.add_argument("--canvas-size", type=_positive_int,
+                   help=f"canvas side in pixels (digits, colour-cue); default: the task's ({CANVAS_SIZE})")
+    g.add_argument("--distractors", type=_count,
+                   help=f"clutter fragments per canvas (digits); default: {N_DISTRACTORS}")
+    a = p.add_argument_group("attention options (default: each model's own)")
+    a.add_argument("--reduction", type=_positive_int,
+                   help="bottleneck ratio r of SE, CBAM, GC and the others that take it (hidden width C // r)")
+    a.add_argument("--kernel-size", type=_positive_int, help="kernel size of the spatial gates and ECA (odd)")
     o = p.add_argument_group("optimisation (defaults: scattn.train.fit's)")
     o.add_argument("--optimizer", choices=OPTIMIZERS, default=OPTIMIZERS[0], help="default: %(default)s")
     defaults = ", ".join(f"{v:g} {k}" for k, v in DEFAULT_LR.items())
@@ -303,7 +346,7 @@ def _add_common(p: argparse.ArgumentParser, budget: bool = False) -> None:
     r.add_argument("--checkpoint-dir", help="save a checkpoint every epoch here and resume from it")
     r.add_argument("--no-resume", action="store_true",
                    help="start over even if --checkpoint-dir holds a checkpoint (it is overwritten)")
-    r.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    r.add_argument("--json", metavar="PATH", help="also write the results, with their provenance, as JSON")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.add_argument("--compile", action="store_true",
                    help="torch.compile the model (pays off on long runs; docs/performance.md measures it)")
@@ -318,12 +361,14 @@ def _add_attentions(p: argparse.ArgumentParser, default: list[str]) -> None:
     from .attention import available_attention
 
     names = available_attention()
-    p.add_argument("--attentions", nargs="+", choices=names, default=default, metavar="NAME",
-                   help=f"from {', '.join(names)}; default: {' '.join(default)}")
+    p.add_argument("--attentions", nargs="+", default=default, metavar="NAME",
+                   help=f"from {', '.join(names)}, or a variant of the task (colour-cue: deeper; "
+                        f"spotlight: spatial-add-relu, dwconv3, conv1, conv3, conv7); default: {' '.join(default)}")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from .attention import available_attention
+    from .tasks import TASKS
 
     names = available_attention()
     parser = argparse.ArgumentParser(
@@ -338,10 +383,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "train", help="train one model, print its per-epoch history",
-        description="Train a SmallCNN on cluttered digits (or ResNet-20 on CIFAR-10) with one "
+        description="Train one model of a task (SmallCNN on cluttered digits by default) with one "
                     "attention mechanism. Example: scattn train --attention cbam --epochs 6",
     )
-    p.add_argument("--attention", choices=names, default="cbam", help="default: %(default)s")
+    p.add_argument("--attention", default="cbam", metavar="NAME",
+                   help=f"from {', '.join(names)}, or a variant of the task; default: %(default)s")
     p.add_argument("--seed", type=_seed, default=0, help="model init and shuffle; default: %(default)s")
     _add_common(p)
     p.set_defaults(func=_train)
@@ -350,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
         "compare", help="train several attentions over several seeds, print the table",
         description="Accuracy (mean ± std over seeds), parameters, FLOPs and seconds per epoch "
                     "for each attention, then the equal-time view. "
-                    "Example: scattn compare --attentions none se cbam --seeds 0 1 2",
+                    "Example: scattn compare --data colour-cue --attentions none se se-add --seeds 0 1 2",
     )
     _add_attentions(p, ["none", "se", "cbam"])
     p.add_argument("--seeds", nargs="+", type=_seed, help="default: the profile's (0 1 2)")
@@ -359,13 +405,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "bench", help="parameters, FLOPs, latency and memory per attention",
-        description="Cost of each attention in the course's model: parameters, FLOPs per image "
+        description="Cost of each attention in a task's model: parameters, FLOPs per image "
                     "(FlopCounterMode), median forward and forward+backward latency, saved "
                     "activations, CUDA peak memory. Example: scattn bench --attentions none se cbam",
     )
     _add_attentions(p, names)
-    p.add_argument("--data", choices=("digits", "cifar10"), default="digits",
-                   help="SmallCNN on 40×40 digits or ResNet-20 on 32×32 CIFAR; default: %(default)s")
+    p.add_argument("--data", choices=tuple(TASKS), default="digits", metavar="TASK",
+                   help=f"whose model: {', '.join(TASKS)}; default: %(default)s")
     p.add_argument("--batch-size", type=_positive_int, default=128, help="default: %(default)s")
     p.add_argument("--repeats", type=_positive_int, default=20, help="timed runs; default: %(default)s")
     p.add_argument("--device", help="default: CUDA when present")
@@ -389,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     from .checkpoint import CheckpointError
 
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse exits 0 after --help, 2 on a usage error
@@ -396,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
+    args.argv = argv  # the command line, for the provenance of what it writes
     from .distributed import quiet_unless_main
 
     try:

@@ -9,6 +9,7 @@ CBAM, Fig. 3)::
 
 - :class:`SmallCNN`: three stages of one such block each, for cluttered digits.
 - :func:`resnet20`, :func:`resnet56`: the CIFAR ResNets of He et al. (2016).
+- :class:`SelectionCNN`: a plain stack with one slot before pooling, for spotlight digits.
 - :func:`add_attention`: the same insertion into a torchvision ResNet-18/34/50,
   without changing what the (pretrained) network computes until it trains.
 """
@@ -231,6 +232,72 @@ class SmallCNN(_StagedResNet):
 
 
 # --------------------------------------------------------------------------------------
+# Selection by place (spotlight digits): one module in one slot
+# --------------------------------------------------------------------------------------
+
+# Controls for the slot that are not attention mechanisms: the added map with a ReLU after it,
+# and one more ordinary conv-BN-ReLU layer of several sizes (full 1×1, 3×3, 7×7; depthwise 3×3).
+SELECTION_CONTROLS = ("spatial-add-relu", "dwconv3", "conv1", "conv3", "conv7")
+
+
+def _conv_bn_relu(channels: int, k: int, groups: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(channels, channels, k, padding=k // 2, groups=groups, bias=False),
+                         nn.BatchNorm2d(channels), nn.ReLU())
+
+
+def selection_slot(variant: str, channels: int, **attention_kwargs) -> nn.Module:
+    """The module :class:`SelectionCNN` puts before pooling: an attention mechanism by its
+    registry name (``kernel_size`` defaults to 7, CBAM's), or one of ``SELECTION_CONTROLS``."""
+    if variant == "spatial-add-relu":  # the added map, then a ReLU that can cut: a gate made of a sum
+        kernel = attention_kwargs.get("kernel_size", 7)
+        return nn.Sequential(make_attention("spatial-add", channels, kernel_size=kernel), nn.ReLU())
+    if variant == "dwconv3":  # one depthwise 3×3 layer: depth at a few times the gate's parameters
+        return _conv_bn_relu(channels, 3, groups=channels)
+    if variant in ("conv1", "conv3", "conv7"):
+        return _conv_bn_relu(channels, int(variant[-1]))
+    return make_attention(variant, channels, **{"kernel_size": 7, **attention_kwargs})
+
+
+class SelectionCNN(nn.Module):
+    """Three conv-BN-ReLU layers, one module in a slot, global average pooling, a linear layer.
+
+    features: 3×3 convs with stride 2, 2, 1 (``in_channels`` -> w0 -> w1 -> w1), BN, ReLU
+    slot: ``variant`` (:func:`selection_slot`) on the last map
+    head: global average pool, linear to ``num_classes``
+
+    On a 40×40 spotlight canvas the last map is 10×10 (one cell = 4 pixels) and each
+    of its positions sees 15×15 pixels: about one digit, not the digit and its bar
+    together; a 7×7 module on that map reaches 12 pixels further each way. Every
+    variant is the same network but for the slot, so a comparison isolates it.
+    """
+
+    def __init__(self, variant: str = "none", in_channels: int = 2, widths: Sequence[int] = (16, 32),
+                 num_classes: int = 10, **attention_kwargs):
+        super().__init__()
+        widths = _check_widths(widths)
+        if len(widths) != 2:
+            raise ValueError(f"SelectionCNN takes two widths (w0, w1), got {list(widths)}")
+        c1, c2 = widths
+        in_channels = positive_int("in_channels", in_channels)
+
+        def cbr(i, o, stride):
+            return [nn.Conv2d(i, o, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU()]
+
+        self.features = nn.Sequential(*cbr(in_channels, c1, 2), *cbr(c1, c2, 2), *cbr(c2, c2, 1))
+        self.slot = selection_slot(variant, c2, **attention_kwargs)
+        self.fc = nn.Linear(c2, positive_int("num_classes", num_classes))
+        self.config = {"variant": variant, "widths": [c1, c2], "in_channels": in_channels,
+                       "num_classes": num_classes, **attention_kwargs}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != self.features[0].in_channels:
+            raise ValueError(f"SelectionCNN expects (N, {self.features[0].in_channels}, H, W) images, "
+                             f"got shape {tuple(x.shape)}")
+        x = self.slot(self.features(x))  # (N, C_in, 40, 40) -> (N, C, 10, 10)
+        return self.fc(x.mean(dim=(2, 3)))  # (N, C, 10, 10) -> (N, C) -> (N, classes)
+
+
+# --------------------------------------------------------------------------------------
 # CIFAR ResNets (He, Zhang, Ren, Sun, "Deep Residual Learning", CVPR 2016, Sec. 4.2)
 # --------------------------------------------------------------------------------------
 
@@ -439,7 +506,9 @@ __all__ = [
     "BasicBlock",
     "BlendedAttention",
     "CifarResNet",
+    "SELECTION_CONTROLS",
     "SMALL_REDUCTION",
+    "SelectionCNN",
     "ShortcutA",
     "SmallCNN",
     "PRETRAINED_SHA256",
@@ -448,4 +517,5 @@ __all__ = [
     "resnet20",
     "resnet56",
     "retrofit_attention",
+    "selection_slot",
 ]

@@ -260,6 +260,54 @@ def version() -> str:
         return "0+unknown"
 
 
+def _git_commit() -> tuple[str | None, bool | None]:
+    """The checkout's commit and whether tracked files differ from it; (None, None) outside git."""
+    import subprocess
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return None, None
+    return commit, bool(git("status", "--porcelain", "--untracked-files=no"))
+
+
+def provenance(command: list[str] | None = None) -> dict:
+    """Where a recorded result came from, as the run that made it sees it.
+
+    The command line (``command``, default ``sys.argv``), scattn's version, the git
+    commit of the working directory and whether tracked files had uncommitted
+    changes, the date (UTC), the machine, Python, torch and its thread count. Every
+    JSON file the course records (``scattn/recorded/``) starts with this, written by
+    the run itself, never by hand.
+    """
+    import shlex
+    from datetime import datetime, timezone
+
+    argv = list(sys.argv if command is None else command)
+    if argv and argv[0].endswith(".py"):
+        argv = ["python", *argv]
+    commit, dirty = _git_commit()
+    device = (torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA GPU")
+    return {
+        "command": shlex.join(argv),
+        "scattn": version(),
+        "commit": commit,
+        "uncommitted_changes": dirty,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+        "cuda": device,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices) for reproducible runs."""
     random.seed(seed)
@@ -364,5 +412,5 @@ def doctor() -> str:
 
 
 __all__ = ["Config", "MAX_SEED", "PROFILES", "Precision", "Profile", "amp_dtype", "atomic_write", "check_seed",
-           "data_device", "data_dir", "doctor", "get_device", "in_colab", "precision", "seed_everything", "setup",
-           "train_mode", "version"]
+           "data_device", "data_dir", "doctor", "get_device", "in_colab", "precision", "provenance", "seed_everything",
+           "setup", "train_mode", "version"]

@@ -9,7 +9,11 @@ batches and their test set, so the honest unit is the *difference* on each seed:
     cmp.p                                          # paired t-test, two-sided
     seeds_needed(0.005, cmp.sd)                    # seeds to detect half a point
 
-- :func:`paired`: per-seed differences, their mean and spread, a paired t-test.
+- :func:`paired`: per-seed differences, their mean and spread, a paired t-test and
+  the confidence interval of the mean difference (:meth:`Paired.ci`).
+- :func:`rate`: how often something happened (a cue found on k of n seeds), with
+  Wilson's 95% interval.
+- :func:`holm`: Holm's correction when several variants face one baseline.
 - :func:`mcnemar`: McNemar's exact test for two classifiers on one test set.
 - :func:`seeds_needed` and :func:`power`: how many paired seeds detect an effect
   of a given size at α = 0.05 with 80% power, from a measured spread.
@@ -74,10 +78,22 @@ class Paired:
         """Seeds on which a is behind b."""
         return sum(d < 0 for d in self.diffs)
 
+    def ci(self, level: float = 0.95) -> tuple[float, float]:
+        """The t interval for the mean difference: d̄ ± t_{(1+level)/2, n−1} · s / √n.
+
+        (nan, nan) for one seed; (d̄, d̄) when every difference is equal.
+        """
+        _check_level(level)
+        if self.n < 2:
+            return math.nan, math.nan
+        half = float(_scipy.t.ppf((1 + level) / 2, self.n - 1)) * self.sd / math.sqrt(self.n)
+        return self.mean - half, self.mean + half
+
     def __str__(self) -> str:
         diffs = ", ".join(f"{d:+.4g}" for d in self.diffs)
-        return (f"Paired(n={self.n}: {diffs}; mean {self.mean:+.4g}, sd {self.sd:.4g}, "
-                f"t = {self.t:.3g}, p = {self.p:.3g})")
+        low, high = self.ci()
+        return (f"Paired(n={self.n}: {diffs}; mean {self.mean:+.4g} [95% CI {low:+.4g}, {high:+.4g}], "
+                f"sd {self.sd:.4g}, t = {self.t:.3g}, p = {self.p:.3g})")
 
 
 def paired(a: Sequence[float], b: Sequence[float]) -> Paired:
@@ -100,6 +116,73 @@ def paired(a: Sequence[float], b: Sequence[float]) -> Paired:
     else:
         t, p = math.nan, math.nan
     return Paired(tuple(float(x) for x in d), mean, sd, t, p)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """k successes in n trials, the share k / n and Wilson's score interval for it.
+
+    Wilson's interval (Wilson 1927) is the set of p a score test at that level does
+    not reject; unlike k/n ± 1.96 √(p̂(1 − p̂)/n) it stays inside [0, 1] and does not
+    collapse to a point at 0 of n or n of n:
+
+        centre = (p̂ + z²/2n) / (1 + z²/n),  half = z √(p̂(1 − p̂)/n + z²/4n²) / (1 + z²/n)
+    """
+
+    k: int
+    n: int
+    low: float
+    high: float
+
+    @property
+    def share(self) -> float:
+        return self.k / self.n
+
+    def __str__(self) -> str:
+        return f"{self.k}/{self.n} ({100 * self.share:.0f}%, 95% CI {100 * self.low:.0f}-{100 * self.high:.0f}%)"
+
+
+def rate(k: int, n: int, level: float = 0.95) -> Rate:
+    """``k`` of ``n`` (seeds on which the cue was found, say) with Wilson's interval at ``level``."""
+    for name, v in (("k", k), ("n", n)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
+    if n == 0 or k > n:
+        raise ValueError(f"rate needs 0 <= k <= n and n >= 1, got k = {k}, n = {n}")
+    _check_level(level)
+    z = float(_scipy.norm.ppf((1 + level) / 2))
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    low = 0.0 if k == 0 else max(0.0, centre - half)  # exactly 0 and 1 at the ends, not 1 - 1e-16
+    high = 1.0 if k == n else min(1.0, centre + half)
+    return Rate(int(k), int(n), low, high)
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (Holm 1979), in the order given.
+
+    With m tests, sort the p-values p_(1) ≤ ... ≤ p_(m); the adjusted value of p_(i)
+    is max_{j ≤ i} min(1, (m − j + 1) p_(j)). Rejecting where the adjusted value is
+    below α keeps the chance of *any* false rejection among the m at most α, the
+    family-wise error rate, whatever the dependence between the tests.
+    """
+    p = _values("pvalues", pvalues)
+    if ((p < 0) | (p > 1)).any():
+        raise ValueError(f"p-values must lie in [0, 1], got {list(pvalues)!r}")
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    adjusted = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        adjusted[i] = running
+    return [float(a) for a in adjusted]
+
+
+def _check_level(level) -> None:
+    if not (isinstance(level, (int, float, np.floating)) and 0 < level < 1):
+        raise ValueError(f"level must be a number in (0, 1), e.g. 0.95, got {level!r}")
 
 
 @dataclass(frozen=True)
@@ -184,4 +267,4 @@ def _check_effect(effect, sd, alpha) -> None:
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
 
 
-__all__ = ["McNemar", "Paired", "mcnemar", "paired", "power", "seeds_needed"]
+__all__ = ["McNemar", "Paired", "Rate", "holm", "mcnemar", "paired", "power", "rate", "seeds_needed"]

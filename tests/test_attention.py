@@ -22,13 +22,25 @@ def expected_maps(name, n, c, h, w):
         "coord": {"gate_h": (n, c, h, 1), "gate_w": (n, c, 1, w)},
         "spatial-add": {},  # the additive control has no gate: it shifts, it does not multiply
         "se-add": {},  # the additive control has no gate: it shifts, it does not multiply
+        "gc": {},  # fusion by sum: the context is added
+        "gc-scale": {"gate": (n, c, 1, 1)},
+        "nonlocal": {},  # a softmax over positions weighs the values; nothing multiplies x
+        "context-concat": {},  # concatenated and mixed: no product
     }[name]
 
 
 def rebuild_output(name, x, maps, module):
     """The output written from the captured maps alone: they are what the module multiplies by."""
-    if name in ("spatial-add", "se-add"):
+    if name in ("spatial-add", "se-add", "gc"):
         return x + module.context(x)
+    if name == "nonlocal":
+        f = module.position_weights(x)  # (N, HW, HW)
+        values = module.g(x).flatten(2).transpose(1, 2)  # (N, HW, C')
+        y = (f @ values).transpose(1, 2).reshape(x.shape[0], -1, *x.shape[2:])
+        return module.bn(module.out(y)) + x
+    if name == "context-concat":
+        g = x.mean(dim=(2, 3), keepdim=True).expand_as(x)
+        return module.mix(torch.cat([x, g], 1))
     if name == "scse":
         return x * maps["cse.gate"] + x * maps["sse.gate"]
     if name == "bam":
@@ -41,7 +53,8 @@ def rebuild_output(name, x, maps, module):
 
 def test_registry_lists_every_public_mechanism():
     assert scattn.available_attention() == [
-        "none", "se", "eca", "channel", "spatial", "cbam", "scse", "bam", "coord", "spatial-add", "se-add"
+        "none", "se", "eca", "channel", "spatial", "cbam", "scse", "bam", "coord", "spatial-add", "se-add",
+        "gc", "gc-scale", "nonlocal", "context-concat",
     ]
 
 
@@ -59,15 +72,34 @@ def test_shape_maps_and_gates(name, train):
     torch.testing.assert_close(out, rebuild_output(name, x, maps, module), rtol=1e-6, atol=1e-6)
 
 
+# Blocks that start as the identity: a zero last layer (GCNet's "add" transform) or a zero
+# BN scale (the non-local block) stops the gradient to the layers before it until it moves.
+STARTS_AS_IDENTITY = {"gc": "transform.3.weight", "nonlocal": "bn.weight"}
+
+
 @pytest.mark.parametrize("name", ATTENTION)
 def test_gradients_reach_every_parameter_and_the_input(name):
     module = build(name, 32, reduction=4)
+    if name in STARTS_AS_IDENTITY:  # move the zero away first (one training step would)
+        with torch.no_grad():
+            module.get_parameter(STARTS_AS_IDENTITY[name]).normal_()
     x = torch.randn(4, 32, 8, 8, requires_grad=True)
     (module(x) * torch.randn(4, 32, 8, 8)).sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
     for pname, p in module.named_parameters():
         assert p.grad is not None, pname
         assert p.grad.abs().sum() > 0, f"{name}.{pname} got a zero gradient"
+
+
+@pytest.mark.parametrize("name", sorted(STARTS_AS_IDENTITY))
+def test_identity_at_init_and_only_the_zeroed_layer_learns_first(name):
+    module = build(name, 16, reduction=4).eval()
+    x = torch.randn(2, 16, 5, 6)
+    torch.testing.assert_close(module(x), x)
+    module.train()
+    (module(x) * torch.randn_like(x)).sum().backward()
+    zeroed = module.get_parameter(STARTS_AS_IDENTITY[name])
+    assert zeroed.grad.abs().sum() > 0
 
 
 @pytest.mark.parametrize("name", ATTENTION)
@@ -185,7 +217,7 @@ def test_rejects_bad_channel_count(name, channels):
         build(name, channels)
 
 
-@pytest.mark.parametrize("name", ["se", "channel", "cbam", "scse", "bam", "coord", "se-add"])
+@pytest.mark.parametrize("name", ["se", "channel", "cbam", "scse", "bam", "coord", "se-add", "gc", "gc-scale"])
 def test_rejects_bad_reduction(name):
     with pytest.raises(ValueError, match="reduction must be a positive integer"):
         build(name, 16, reduction=0)

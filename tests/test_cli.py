@@ -203,10 +203,57 @@ def test_train_and_compare_on_colour_cue_digits(tmp_path, capsys):
     assert "| none |" in text and "| se |" in text
     files = list((tmp_path / "data" / "colour_cue_digits").glob("*.npz"))
     assert len(files) == 2  # train and test canvases, RGB, cached where SCATTN_DATA points
-    from scattn.__main__ import _model_factory, build_parser
+    from scattn.tasks import get_task
 
-    model = _model_factory(build_parser().parse_args(["train", "--data", "colour-cue"]))("se")
+    model = get_task("colour-cue").model("se")
     assert model.stem[0].in_channels == 3 and len(model.stages) == 2
+
+
+def test_a_task_brings_its_own_sizes_and_the_command_line_overrides_them(capsys, monkeypatch):
+    seen = {}
+
+    def record(variants, seeds, *, make_model, data, epochs, **kwargs):
+        seen.update(variants=variants, seeds=seeds, epochs=epochs, model=make_model(variants[0]))
+        raise KeyboardInterrupt  # stop before any data is made
+
+    monkeypatch.setattr("scattn.compare.compare", record)
+    assert main(["compare", "--data", "colour-cue", "--profile", "cpu", "--attentions", "se", "--reduction", "8",
+                 "--seeds", "11", "12", "--device", "cpu"]) == 130
+    out = capsys.readouterr().out
+    assert "task colour-cue: 6,000 train / 1,000 test, 16 epochs, batch 128; profile cpu" in out
+    assert seen["epochs"] == 16 and seen["seeds"] == (11, 12)
+    assert seen["model"].stages[0][0].attention.fc1.out_features == 16 // 8  # --reduction reached SE
+    assert main(["compare", "--data", "colour-cue", "--profile", "cpu", "--epochs", "3", "--attentions", "deeper",
+                 "--device", "cpu"]) == 130
+    assert "16 epochs" not in capsys.readouterr().out and seen["epochs"] == 3
+    assert len(seen["model"].stages) == 3  # the depth control: a third stage
+    assert main(["compare", "--data", "digits", "--profile", "cpu", "--device", "cpu"]) == 130
+    assert "task digits: 6,000 train / 1,000 test, 6 epochs" in capsys.readouterr().out  # the profile's
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["compare", "--data", "digits", "--attentions", "deeper"], "--data digits has no variant 'deeper'"),
+    (["train", "--data", "spotlight", "--attention", "conv9"], "--data spotlight has no variant 'conv9'"),
+    (["train", "--data", "colour-cue", "--distractors", "3"], "--distractors: not an option of --data colour-cue"),
+    (["train", "--attention", "spatial", "--kernel-size", "4"], "--reduction / --kernel-size: kernel_size must be odd"),
+    (["train", "--data", "cifar10", "--n-train", "10"], "cifar10 is a fixed dataset"),
+    (["bench", "--data", "colour-cue", "--attentions", "none", "deepest"], "has no variant 'deepest'"),
+])
+def test_task_variants_and_options_are_checked_before_training(argv, message, capsys, monkeypatch):
+    monkeypatch.setattr("scattn.train.fit", lambda *a, **k: pytest.fail("trained despite a usage error"))
+    extra = ["--device", "cpu"] if argv[0] == "bench" else ["--epochs", "1", "--device", "cpu"]
+    assert main([*argv, *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_json_results_carry_their_provenance(tmp_path, capsys):
+    out = tmp_path / "run.json"
+    assert main(["train", "--attention", "gc", "--reduction", "2", "--json", str(out), *TINY]) == 0
+    saved = json.loads(out.read_text())
+    p = saved["provenance"]
+    assert p["command"].startswith("scattn train --attention gc --reduction 2")
+    assert p["scattn"] == scattn.__version__ and p["torch"] == torch.__version__ and p["threads"] >= 1
+    assert {"commit", "date", "machine", "python"} <= set(p) and saved["reduction"] == 2
 
 
 # ----------------------------------------------------------------------------- bench

@@ -149,3 +149,104 @@ def test_coordinate_attention_matches_timm(shape, train):
     # Same parameter names and shapes: conv1, bn1, conv_h, conv_w.
     theirs.load_state_dict(ours.state_dict())
     assert_same_function(ours.train(train), theirs.train(train), shape)
+
+
+# ---- the global-context controls: GCNet's block and the non-local block --------------------
+
+
+def load_global_context(theirs, ours: scattn.GlobalContext) -> None:
+    """timm keeps the transform as ConvMlp (fc1, norm, act, fc2) under mlp_add or mlp_scale."""
+    mlp = theirs.mlp_add if ours.fusion == "add" else theirs.mlp_scale
+    copy_into(theirs.conv_attn.weight, ours.key.weight)
+    copy_into(theirs.conv_attn.bias, ours.key.bias)
+    for mine, timm_layer in ((ours.transform[0], mlp.fc1), (ours.transform[3], mlp.fc2)):
+        copy_into(timm_layer.weight, mine.weight)
+        copy_into(timm_layer.bias, mine.bias)
+    copy_into(mlp.norm.weight, ours.transform[1].weight)
+    copy_into(mlp.norm.bias, ours.transform[1].bias)
+    mlp.norm.eps = ours.transform[1].eps  # timm's LayerNorm2d defaults to 1e-6, torch's to 1e-5
+
+
+def randomise(module: nn.Module) -> None:
+    """Non-trivial values everywhere (the "add" transform starts at zero, BN scales at one)."""
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn_like(p) * 0.5)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("fusion,timm_kwargs", [("scale", {}),  # timm's "gc"
+                                                 ("add", {"fuse_add": True, "fuse_scale": False})])  # "gca"
+def test_global_context_matches_timm(shape, fusion, timm_kwargs):
+    from timm.layers.global_context import GlobalContext as TimmGlobalContext
+
+    c = shape[1]
+    ours = scattn.GlobalContext(c, reduction=4, fusion=fusion)
+    randomise(ours)
+    theirs = TimmGlobalContext(c, rd_channels=ours.transform[0].out_channels, **timm_kwargs)
+    load_global_context(theirs, ours)
+    assert_same_function(ours, theirs, shape)
+
+
+def test_global_context_registry_names_pick_the_fusion_and_timms_names_agree():
+    from timm.layers import create_attn
+
+    assert scattn.make_attention("gc", 32).fusion == "add"
+    assert scattn.make_attention("gc-scale", 32).fusion == "scale"
+    assert create_attn("gc", 32).mlp_scale is not None and create_attn("gc", 32).mlp_add is None
+    assert create_attn("gca", 32).mlp_add is not None and create_attn("gca", 32).mlp_scale is None
+
+
+def test_global_context_add_starts_as_the_identity():
+    x = torch.randn(2, 16, 5, 4)
+    torch.testing.assert_close(scattn.GlobalContext(16, reduction=4)(x), x)
+
+
+def load_non_local(theirs, ours: scattn.NonLocalBlock) -> None:
+    """timm's t, p, g, z, norm are the paper's θ, φ, g, W_z, BN. timm scales θᵀφ by 1/√C
+    (C the block's input channels) before the softmax; the paper does not, so θ's weights
+    and bias are copied divided by that scale: θᵀφ here equals timm's scaled product."""
+    with torch.no_grad():
+        for mine, timm_conv in ((ours.theta, theirs.t), (ours.phi, theirs.p), (ours.g, theirs.g),
+                                (ours.out, theirs.z)):
+            factor = theirs.scale if mine is ours.theta else 1.0
+            copy_into(timm_conv.weight, mine.weight / factor)
+            copy_into(timm_conv.bias, mine.bias / factor)
+    theirs.norm.load_state_dict(ours.bn.state_dict())
+
+
+@pytest.mark.parametrize("shape", [(2, 32, 9, 7), (3, 64, 8, 8), (2, 16, 1, 5)])
+@pytest.mark.parametrize("train", [True, False])
+def test_non_local_block_matches_timm(shape, train):
+    from timm.layers.non_local_attn import NonLocalAttn
+
+    c = shape[1]
+    ours = scattn.NonLocalBlock(c).double()  # θ is rescaled on the way: in float64, not float32
+    randomise(ours)
+    with torch.no_grad():
+        ours.bn.running_var.uniform_(0.5, 2.0)
+        ours.bn.running_mean.normal_()
+    theirs = NonLocalAttn(c, rd_channels=ours.inner_channels).double()
+    load_non_local(theirs, ours)
+    assert_same_function(ours.train(train), theirs.train(train), shape)
+
+
+def test_non_local_cross_check_sees_a_missing_scale():
+    """Copied without undoing timm's 1/√C, the functions differ: the harness can fail."""
+    from timm.layers.non_local_attn import NonLocalAttn
+
+    ours = scattn.NonLocalBlock(32)
+    randomise(ours)
+    theirs = NonLocalAttn(32, rd_channels=ours.inner_channels)
+    theirs.load_state_dict({"t.weight": ours.theta.weight, "t.bias": ours.theta.bias,
+                            "p.weight": ours.phi.weight, "p.bias": ours.phi.bias,
+                            "g.weight": ours.g.weight, "g.bias": ours.g.bias,
+                            "z.weight": ours.out.weight, "z.bias": ours.out.bias,
+                            **{f"norm.{k}": v for k, v in ours.bn.state_dict().items()}})
+    with pytest.raises(AssertionError):
+        assert_same_function(ours.eval(), theirs.eval(), (2, 32, 6, 6))
+
+
+def test_non_local_block_starts_as_the_identity():
+    x = torch.randn(2, 16, 5, 4)
+    torch.testing.assert_close(scattn.NonLocalBlock(16).eval()(x), x)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sp
 
+from scattn import stats
 from scattn.stats import mcnemar, paired, power, seeds_needed
 
 
@@ -111,3 +112,43 @@ def test_seeds_needed_rejects_bad_input(kwargs, match):
 def test_power_needs_two_seeds():
     with pytest.raises(ValueError, match="n must be an integer >= 2"):
         power(1.0, 1.0, 1)
+
+
+# ---- intervals and corrections --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k,n", [(0, 10), (6, 8), (10, 10), (13, 20), (1, 1)])
+def test_rate_is_wilsons_interval_as_scipy_computes_it(k, n):
+    from scipy.stats import binomtest
+
+    r = stats.rate(k, n)
+    expected = binomtest(k, n).proportion_ci(0.95, method="wilson")
+    assert r.share == k / n
+    assert r.low == pytest.approx(expected.low, abs=1e-12) and r.high == pytest.approx(expected.high, abs=1e-12)
+    assert 0 <= r.low <= r.share <= r.high <= 1
+
+
+@pytest.mark.parametrize("k,n", [(-1, 5), (6, 5), (0, 0), (1.5, 4), (True, 3)])
+def test_rate_rejects_counts_that_are_not_k_of_n(k, n):
+    with pytest.raises(ValueError, match="k|n"):
+        stats.rate(k, n)
+
+
+def test_paired_ci_is_the_t_interval_scipy_gives():
+    from scipy.stats import ttest_rel
+
+    a, b = [0.91, 0.95, 0.52, 0.97, 0.93], [0.51, 0.50, 0.52, 0.49, 0.50]
+    low, high = stats.paired(a, b).ci()
+    expected = ttest_rel(a, b).confidence_interval(0.95)
+    assert (low, high) == pytest.approx((expected.low, expected.high), abs=1e-12)
+    assert all(math.isnan(v) for v in stats.paired([1.0], [0.0]).ci())  # one seed: no interval
+
+
+def test_holm_by_hand_and_against_bonferroni():
+    assert stats.holm([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    p = [0.001, 0.2, 0.012, 0.04]
+    adjusted = stats.holm(p)
+    assert all(x <= min(1, 4 * q) + 1e-15 for x, q in zip(adjusted, p, strict=True))  # never above Bonferroni
+    assert all(x >= q for x, q in zip(adjusted, p, strict=True))  # never below the raw p
+    with pytest.raises(ValueError, match="p-values must lie in"):
+        stats.holm([0.5, 1.5])

@@ -5,8 +5,11 @@ from .bam import BAM
 from .base import Gate
 from .cbam import CBAM
 from .channel import ChannelAttention
+from .context import ContextConcat
 from .coord import CoordinateAttention
 from .eca import EfficientChannelAttention, eca_kernel_size
+from .gc import GlobalContext
+from .non_local import NonLocalBlock
 from .registry import attention_name, available_attention, make_attention
 from .scse import SCSE, SpatialSqueeze
 from .se import SqueezeExcitation
@@ -19,9 +22,12 @@ __all__ = [
     "BAM",
     "CBAM",
     "ChannelAttention",
+    "ContextConcat",
     "CoordinateAttention",
     "EfficientChannelAttention",
     "Gate",
+    "GlobalContext",
+    "NonLocalBlock",
     "SCSE",
     "SpatialAttention",
     "SpatialSqueeze",

@@ -13,8 +13,11 @@ from .bam import BAM
 from .base import check_positive
 from .cbam import CBAM
 from .channel import ChannelAttention
+from .context import ContextConcat
 from .coord import CoordinateAttention
 from .eca import EfficientChannelAttention
+from .gc import GlobalContext
+from .non_local import NonLocalBlock
 from .scse import SCSE
 from .se import SqueezeExcitation
 from .spatial import SpatialAttention
@@ -33,6 +36,11 @@ _REGISTRY: dict[str, Callable[..., nn.Module]] = {
     # the control for "spatial": the same k×k map added, not multiplied
     "spatial-add": lambda channels, kernel_size=7: AdditiveSpatial(kernel_size),
     "se-add": AdditiveSqueezeExcitation,  # the control: SE's context added, not multiplied
+    # global context without SE's plain average: attention pooling, then a sum or a gate
+    "gc": lambda channels, reduction=16: GlobalContext(channels, reduction, fusion="add"),
+    "gc-scale": lambda channels, reduction=16: GlobalContext(channels, reduction, fusion="scale"),
+    "nonlocal": lambda channels: NonLocalBlock(channels),  # self-attention over positions
+    "context-concat": ContextConcat,  # global context concatenated: no product at all
 }
 
 
