@@ -42,12 +42,12 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 # The whole suite: lint, then unit, property and cross-checks, and nbval (strict) on the
 # course notebooks, the solutions and the exercises, all in the smoke profile.
 test: $(VENV)/.scattn-site-installed
-	$(BIN)/ruff check scattn tests benchmarks
+	$(BIN)/ruff check scattn tests benchmarks tools
 	SCATTN_PROFILE=smoke $(BIN)/python -m pytest -n 2 --dist loadfile $(NBVAL) tests notebooks solutions exercises
 
-# Only the Python tests, no notebooks.
+# Only the Python tests, no notebooks and no fresh-venv installation tests (-m "not install").
 test-fast: $(STAMP)
-	SCATTN_PROFILE=smoke $(BIN)/python -m pytest -n 2 tests
+	SCATTN_PROFILE=smoke $(BIN)/python -m pytest -n 2 -m "not install" tests
 
 # JupyterLab in a real browser: Debian's Chromium driven by Playwright (tests/test_browser.py).
 SUDO := $(if $(IS_ROOT),,sudo)
@@ -68,12 +68,11 @@ test-nbgrader: $(VENV)/.scattn-grading-installed
 COLAB_VENV ?= .venv-colab
 COLAB_PINS := tests/colab/constraints.txt
 
-test-colab:
+test-colab: $(STAMP)
 	rm -rf $(COLAB_VENV)
 	$(PYTHON) -m venv $(COLAB_VENV)
 	$(COLAB_VENV)/bin/python -m pip install --quiet -r $(COLAB_PINS) pytest nbval
-	env PYTHONPATH=$(CURDIR) $(COLAB_VENV)/bin/python -c \
-		"from scattn.authoring import setup_source; print(setup_source())" > $(COLAB_VENV)/setup_cell.py
+	$(BIN)/python -m tools.notebooks setup-cell > $(COLAB_VENV)/setup_cell.py
 	cd $(COLAB_VENV) && env -u PYTHONPATH SCATTN_SOURCE=$(CURDIR) PIP_CONSTRAINT=$(CURDIR)/$(COLAB_PINS) \
 		SCATTN_PROFILE=smoke bin/python setup_cell.py
 	env -u PYTHONPATH $(COLAB_VENV)/bin/python tests/colab/check_versions.py
@@ -82,11 +81,11 @@ test-colab:
 
 # Execute every notebook in place so committed outputs come from a real run (cpu or gpu profile).
 notebooks: $(STAMP)
-	$(BIN)/python -m scattn course run
+	$(BIN)/python -m tools.notebooks run
 
 # Regenerate exercises/ from solutions/.
 exercises: $(STAMP)
-	$(BIN)/python -m scattn course build
+	$(BIN)/python -m tools.notebooks build
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_attention.py

@@ -1,4 +1,4 @@
-"""Epoch time of SmallCNN training, eager against ``fit(compile=True)``, and what attention costs.
+"""Epoch time of SmallCNN training, eager against ``torch.compile``, and what attention costs.
 
 In one process: SmallCNN with no attention, SE and CBAM on the cluttered digits of the
 ``cpu`` profile (6,000 canvases, batch 128), each trained by ``scattn.train.fit`` eager
@@ -37,7 +37,7 @@ import torch  # noqa: E402
 from scattn.bench import count_flops  # noqa: E402
 from scattn.data import CANVAS_SIZE, cluttered_digits_loaders  # noqa: E402
 from scattn.models import SmallCNN  # noqa: E402
-from scattn.runtime import PROFILES, seed_everything  # noqa: E402
+from scattn.runtime import PROFILES, precision, seed_everything  # noqa: E402
 from scattn.train import fit  # noqa: E402
 
 ATTENTIONS = ("none", "se", "cbam")
@@ -50,7 +50,7 @@ def one_run(attention: str, compiled: bool, loader, epochs: int) -> list[float]:
         torch._dynamo.reset()
     seed_everything(0)
     model = SmallCNN(attention)
-    history = fit(model, loader, None, epochs=epochs, seed=0, device="cpu", quiet=True, compile=compiled)
+    history = fit(model, loader, None, epochs=epochs, seed=0, device=precision("cpu", compile=compiled), quiet=True)
     return history.column("seconds")
 
 

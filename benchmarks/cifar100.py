@@ -37,7 +37,7 @@ from scattn.compare import compare
 from scattn.data import cifar100_loaders
 from scattn.models import resnet20
 from scattn.runtime import get_device, precision, seed_everything
-from scattn.train import fit
+from scattn.train import Recipe, fit
 
 CALIBRATION_STEPS = 12  # timed steps per variant, after as many warm-up steps
 
@@ -67,8 +67,8 @@ def seconds_per_step(attention: str, train, device, compiled: bool) -> float:
     """Steady training seconds per batch of one variant: fit over a few batches, twice."""
     seed_everything(0)
     part = FirstBatches(train, CALIBRATION_STEPS)
-    h = fit(model_factory(attention), part, None, epochs=2, optimizer="sgd", device=device, quiet=True,
-            compile=compiled)
+    h = fit(model_factory(attention), part, None, epochs=2, recipe=Recipe(optimizer="sgd"),
+            device=precision(device, compile=compiled), quiet=True)
     return h[1]["seconds"] / len(part)  # epoch 1 warms up (cuDNN autotuning, allocator, compilation)
 
 
@@ -138,7 +138,7 @@ def main(argv=None) -> int:
     else:
         epochs, note = int(args.epochs), "epochs given"
     table = compare(args.attentions, args.seeds, make_model=model_factory, data=(train, test), epochs=epochs,
-                    device=device, optimizer="sgd", lr=args.lr, compile=args.compile)
+                    recipe=Recipe(optimizer="sgd", lr=args.lr), device=precision(device, compile=args.compile))
     diffs = paired_differences(table)
     print(table.to_markdown())
     print()

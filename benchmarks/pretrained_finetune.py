@@ -31,7 +31,7 @@ import torch
 from scattn import data
 from scattn.models import BlendedAttention, SmallCNN, pretrained_smallcnn, retrofit_attention
 from scattn.table import Table
-from scattn.train import evaluate, fit
+from scattn.train import Recipe, evaluate, fit
 
 TASK = {"digit_size": 14, "distractor_size": 11, "n_distractors": 8}
 N_TRAIN, N_TEST, EPOCHS, LR, BATCH = 1500, 1000, 2, 2e-3, 128
@@ -75,9 +75,9 @@ def main() -> None:
                     model = retrofit_attention(copy.deepcopy(base).train(), name)
                 else:
                     model = SmallCNN(attention=name)
-                history = fit(model, train_loader, test_loader, args.epochs,
-                              lr=args.lr if start == "pretrained" else None,
-                              seed=seed, device="cpu", quiet=True)
+                recipe = Recipe(lr=args.lr if start == "pretrained" else None)
+                history = fit(model, train_loader, test_loader, args.epochs, recipe, seed=seed, device="cpu",
+                              quiet=True)
                 alphas = [round(m.alpha.item(), 3) for m in model.modules() if isinstance(m, BlendedAttention)]
                 acc[label].append(history.final["test_acc"])
                 rows.append({"start": start, "attention": name, "seed": seed,

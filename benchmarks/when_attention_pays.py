@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.json)
     header = {"experiment": args.task, "task": task.name, "profile": args.profile, "sizes": vars(sizes),
               "options": options, "data_seed": args.data_seed, "variants": args.variants, "seeds": args.seeds}
-    record = {"provenance": provenance(), **header, "runs": []}
+    record = {"provenance": provenance(["benchmarks/when_attention_pays.py", *args.argv]), **header, "runs": []}
     if path.exists():  # go on where an interrupted run of the same experiment stopped
         old = json.loads(path.read_text())
         if {k: old.get(k) for k in header} != header:
@@ -211,7 +211,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("paths", nargs="+")
     p.add_argument("--baseline", default="none")
     p.set_defaults(func=report)
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = ap.parse_args(argv)
+    args.argv = argv  # the command line, for the provenance of what it records
     return args.func(args)
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``scattn doctor | train | compare | bench | course``.
+"""Command line: ``scattn doctor | train | compare | bench``.
 
 Under ``torchrun --nproc-per-node N -m scattn train ...`` (or ``compare``) the
 processes share each run (scattn.distributed): rank 0 alone prints and writes.
@@ -62,6 +62,7 @@ class Plan:
     """What a train or compare command runs: decided once, before any training."""
 
     config: Any  # runtime.Config: device, profile, Colab
+    precision: Any  # runtime.Precision: device, mixed precision, channels_last, compile
     task: Any  # tasks.Task
     sizes: Any  # tasks.Sizes: the task's, then the profile's, then the command line's
     seeds: tuple[int, ...]
@@ -77,21 +78,40 @@ class Plan:
 
 
 def _plan(args: argparse.Namespace) -> Plan:
-    """setup(), the task's sizes with the command line's overrides; under torchrun, join its ranks."""
+    """The device (decided here, once), setup(), the task's sizes with the command line's
+    overrides, the seeds; under torchrun, join its ranks. Bad values are usage errors."""
     from dataclasses import replace
 
     from . import distributed
-    from .runtime import setup
+    from .runtime import get_device, precision, setup
     from .tasks import get_task
 
-    config = setup(seed=getattr(args, "seed", 0) or 0, profile=args.profile, device=args.device)
-    distributed.join(distributed.device(config.device))
+    try:
+        device = get_device(args.device)
+    except ValueError as e:
+        raise UsageError(f"--device: {e}") from None
+    try:
+        config = setup(seed=getattr(args, "seed", 0) or 0, profile=args.profile, device=device)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    policy = precision(config.device, compile=args.compile)
+    distributed.join(policy.device)
     task = get_task(args.data)
     overrides = {k: getattr(args, k) for k in ("n_train", "n_test", "epochs", "batch_size")
                  if getattr(args, k, None) is not None}
     sizes = replace(task.sizes(config.profile), **overrides)
     seeds = tuple(args.seeds) if getattr(args, "seeds", None) else config.profile.seeds
-    return Plan(config, task, sizes, seeds, _attention_kwargs(args), _data_options(args))
+    return Plan(config, policy, task, sizes, seeds, _attention_kwargs(args), _data_options(args))
+
+
+def _recipe(args: argparse.Namespace):
+    from .train import Recipe
+
+    try:
+        return Recipe(optimizer=args.optimizer, lr=args.lr, schedule=args.schedule,
+                      label_smoothing=args.label_smoothing)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def _attention_kwargs(args: argparse.Namespace) -> dict:
@@ -120,20 +140,8 @@ def _writable(option: str, path: str | None, directory: bool) -> None:
         raise UsageError(f"{option} {path}: no permission to write there")
 
 
-def _validate(args: argparse.Namespace) -> None:
+def _validate(args: argparse.Namespace, task) -> None:
     """Every check that needs no training, so a bad command line costs nothing."""
-    from .runtime import choose_profile, get_device
-    from .tasks import get_task
-
-    try:
-        device = get_device(args.device)
-    except ValueError as e:
-        raise UsageError(f"--device: {e}") from None
-    try:
-        choose_profile(device, args.profile)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    task = get_task(args.data)
     for option in ("attentions", "seeds"):
         values = getattr(args, option, None) or []
         if len(set(values)) != len(values):
@@ -176,14 +184,9 @@ def _loaders(args: argparse.Namespace, plan: Plan):
     from .distributed import launched, main_first
     from .runtime import data_device
 
-    device = None if launched() else data_device(plan.config.profile, plan.config.device)
+    device = None if launched() else data_device(plan.config.profile, plan.precision.device)
     with main_first():
         return plan.task.loaders(plan.sizes, seed=args.data_seed, device=device, **plan.data_options)
-
-
-def _fit_options(args: argparse.Namespace) -> dict:
-    return {"lr": args.lr, "optimizer": args.optimizer, "schedule": args.schedule,
-            "label_smoothing": args.label_smoothing, "quiet": args.quiet, "compile": args.compile}
 
 
 def _write_json(path: str | None, payload, argv: list[str]) -> None:
@@ -203,15 +206,16 @@ def _train(args: argparse.Namespace) -> int:
     from .runtime import seed_everything
     from .train import fit
 
-    _validate(args)
     plan = _plan(args)
+    _validate(args, plan.task)
+    recipe = _recipe(args)
     print(plan)
     train_loader, test_loader = _loaders(args, plan)
     seed_everything(args.seed)
     model = plan.task.model(args.attention, **plan.attention_kwargs)
-    history = fit(model, train_loader, test_loader, plan.sizes.epochs, device=plan.config.device,
+    history = fit(model, train_loader, test_loader, plan.sizes.epochs, recipe, device=plan.precision,
                   seed=args.seed, checkpoint_dir=args.checkpoint_dir, resume=not args.no_resume,
-                  desc=args.attention, **_fit_options(args))
+                  quiet=args.quiet, desc=args.attention)
     print(history)
     _write_json(args.json, {"task": plan.task.name, "attention": args.attention, **plan.attention_kwargs,
                             "seed": args.seed, "rows": history.rows, "interrupted": history.interrupted},
@@ -231,13 +235,14 @@ def _train(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from .compare import compare
 
-    _validate(args)
     plan = _plan(args)
+    _validate(args, plan.task)
+    recipe = _recipe(args)
     print(plan)
     table = compare(args.attentions, plan.seeds, make_model=lambda v: plan.task.model(v, **plan.attention_kwargs),
-                    data=lambda: _loaders(args, plan), epochs=plan.sizes.epochs,
-                    device=plan.config.device, checkpoint_dir=args.checkpoint_dir, resume=not args.no_resume,
-                    **_fit_options(args))
+                    data=lambda: _loaders(args, plan), epochs=plan.sizes.epochs, recipe=recipe,
+                    device=plan.precision, checkpoint_dir=args.checkpoint_dir, resume=not args.no_resume,
+                    quiet=args.quiet)
     # Equal time: by default the time the cheapest variant needs for all its epochs.
     budget = args.budget or table.budget
     equal_time = table.at_time(budget)
@@ -269,36 +274,6 @@ def _bench(args: argparse.Namespace) -> int:
     shape = (args.batch_size, *task.image)
     table = benchmark(task.model, args.attentions, shape, get_device(args.device), repeats=args.repeats)
     print(table.to_markdown() if args.markdown else table)
-    return EXIT_OK
-
-
-def _course(args: argparse.Namespace) -> int:
-    try:
-        from . import authoring as course
-    except ImportError as e:  # nbformat / nbclient come with the dev extra
-        print(f"scattn course needs the dev extra ({e.name} is missing): "
-              "pip install -e '.[dev]' in a checkout of the repository", file=sys.stderr)
-        return EXIT_USAGE
-    if not (course.ROOT / "pyproject.toml").exists():
-        print("scattn course works on a checkout of the repository (notebooks/, solutions/), "
-              f"not on an installed copy in {course.ROOT}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.action == "build":
-        stale = course.build_exercises(check=args.check)
-        for path in stale:
-            print(f"{'out of date' if args.check else 'wrote'}: {path}")
-        return EXIT_FAILED if (args.check and stale) else EXIT_OK
-    paths = args.paths or sorted(str(p) for d in ("notebooks", "solutions", "exercises")
-                                 for p in (course.ROOT / d).glob("*.ipynb"))
-    if args.action == "stamp":
-        for path in course.stamp(paths):
-            print(f"stamped: {path}")
-        return EXIT_OK
-    if args.action == "check":
-        problems = course.drift(paths)
-        print("\n".join(problems) or f"{len(paths)} notebooks: badges and setup cells match")
-        return EXIT_FAILED if problems else EXIT_OK
-    course.run([p for p in paths if "exercises" not in Path(p).parts])
     return EXIT_OK
 
 
@@ -418,16 +393,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.set_defaults(func=_bench)
 
-    p = sub.add_parser(
-        "course", help="build exercises from solutions, stamp badges, run notebooks",
-        description="build: write exercises/ from solutions/ (--check: only report stale files). "
-                    "stamp: refresh Colab badges and setup cells. check: report drift. "
-                    "run: execute notebooks in place (fresh kernel each) so outputs are real.",
-    )
-    p.add_argument("action", choices=("build", "stamp", "check", "run"))
-    p.add_argument("paths", nargs="*", help="notebooks (default: all of notebooks/, solutions/, exercises/)")
-    p.add_argument("--check", action="store_true", help="with build: fail if exercises/ is out of date")
-    p.set_defaults(func=_course)
     return parser
 
 

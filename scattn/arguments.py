@@ -54,10 +54,19 @@ def number(name: str, value, *, low: float = -math.inf, high: float = math.inf,
         x = math.nan
     inside = math.isfinite(x) and (x > low if low_open else x >= low) and (x < high if high_open else x <= high)
     if not inside:
-        lo = "(" if low_open else "["
-        hi = ")" if high_open else "]"
-        raise ValueError(f"{name} must be a finite number in {lo}{low:g}, {high:g}{hi}, got {value!r}")
+        raise ValueError(f"{name} must be a finite number{_range(low, high, low_open, high_open)}, got {value!r}")
     return x
+
+
+def _range(low: float, high: float, low_open: bool, high_open: bool) -> str:
+    """' in [0, 1)', ' > 0', '' (any finite number): the allowed values in words."""
+    if math.isinf(high) and math.isinf(low):
+        return ""
+    if math.isinf(high):
+        return f" {'>' if low_open else '>='} {low:g}"
+    if math.isinf(low):
+        return f" {'<' if high_open else '<='} {high:g}"
+    return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
 
 
 def positive_number(name: str, value) -> float:

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .runtime import get_device, train_mode
+from .runtime import get_device, model_device, train_mode
 from .table import Table
 
 
@@ -34,11 +34,6 @@ def _check_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
     return shape
 
 
-def _model_device(model: nn.Module) -> torch.device:
-    p = next(model.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
-
-
 def count_flops(model: nn.Module, input_shape: Sequence[int]) -> int:
     """FLOPs of one forward pass on an input of ``input_shape`` (eval mode).
 
@@ -46,7 +41,7 @@ def count_flops(model: nn.Module, input_shape: Sequence[int]) -> int:
     only (see the module docstring).
     """
     shape = _check_shape(input_shape)
-    x = torch.zeros(shape, device=_model_device(model))
+    x = torch.zeros(shape, device=model_device(model))
     counter = FlopCounterMode(display=False)
     with train_mode(model, False), torch.no_grad(), counter:
         model(x)
@@ -136,7 +131,7 @@ def activation_memory(model: nn.Module, input_shape: Sequence[int]) -> int:
     out: they exist with or without the forward. Works on the CPU and CUDA alike.
     """
     shape = _check_shape(input_shape)
-    x = torch.randn(shape, device=_model_device(model))
+    x = torch.randn(shape, device=model_device(model))
     params = {p.untyped_storage().data_ptr() for p in model.parameters()}
     seen: dict[int, int] = {}
 

@@ -25,9 +25,9 @@ from tqdm.auto import tqdm
 
 from . import distributed
 from .bench import count_flops, count_params
-from .runtime import check_seed, choose_profile, data_device, seed_everything
+from .runtime import Precision, check_seed, choose_profile, data_device, precision, seed_everything
 from .table import Table
-from .train import History, fit
+from .train import History, Recipe, fit
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -131,25 +131,26 @@ def compare(
     make_model: Callable[[str], nn.Module] | None = None,
     data=None,
     epochs: int | None = None,
-    lr: float | None = None,
-    device: str | torch.device | None = None,
+    recipe: Recipe | None = None,
+    device: str | torch.device | Precision | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
+    resume: bool = True,
     quiet: bool = False,
-    **fit_kwargs,
 ) -> ComparisonTable:
-    """Train every attention variant once per seed on the same data; tabulate.
+    """Train every attention variant once per seed on the same data with the same recipe; tabulate.
 
     ``make_model(attention)`` builds a fresh model (default: ``models.SmallCNN``);
     it is called right after ``seed_everything(seed)``, so seed s gives every
     variant the same shuffle order and comparable initial weights. ``data`` is
     ``(train_loader, test_loader)`` or a function returning them (default: the
-    runtime profile's cluttered digits, held on the GPU by the gpu profile). Runs go seed by seed, variants inside,
-    so a slow spell of a shared machine spreads over all variants rather than
-    landing on one. ``checkpoint_dir`` gets one subdirectory per run, so an
-    interrupted comparison resumes where it stopped. Other keywords go to :func:`fit`.
+    runtime profile's cluttered digits, held on the GPU by the gpu profile). Runs go
+    seed by seed, variants inside, so a slow spell of a shared machine spreads over all
+    variants rather than landing on one. One progress bar counts the epochs of all
+    runs. ``checkpoint_dir`` gets one subdirectory per run, so an interrupted
+    comparison resumes where it stopped. ``recipe`` and ``device`` as for :func:`fit`.
     """
-    dev = distributed.device(device)  # under torchrun: this rank's GPU
-    profile = choose_profile(dev)
+    policy = precision(device)  # decided once for every run
+    profile = choose_profile(policy.device)
     seeds = tuple(check_seed("each seed", s) for s in (profile.seeds if seeds is None else seeds))
     attentions = tuple(attentions)
     if not attentions or not seeds:
@@ -163,35 +164,42 @@ def compare(
         from .data import cluttered_digits_loaders
 
         # The gpu profile holds the data on the GPU; under torchrun fit shards a DataLoader instead.
-        on = None if distributed.launched() else data_device(profile, dev)
+        on = None if distributed.launched() else data_device(profile, policy.device)
         train_loader, test_loader = cluttered_digits_loaders(profile.n_train, profile.n_test,
                                                              profile.batch_size, device=on)
     else:
         train_loader, test_loader = data() if callable(data) else data
     image = _first_input(train_loader)
+    epochs = profile.epochs if epochs is None else epochs
 
     histories: dict[str, list[History]] = {a: [] for a in attentions}
     cost: dict[str, tuple[int, int]] = {}
-    runs = tqdm(total=len(attentions) * len(seeds), desc="compare", unit="run",
-                disable=quiet or not distributed.is_main())
+    bar = tqdm(total=len(attentions) * len(seeds) * epochs, desc="compare", unit="epoch",
+               disable=quiet or not distributed.is_main(), dynamic_ncols=True)
+
+    def progress(row: dict) -> None:
+        bar.update(1)
+        if row["test_acc"] is not None:
+            bar.set_postfix_str(f"{name}, seed {seed}: epoch {row['epoch']} test {100 * row['test_acc']:.1f}%")
+
     try:
         for seed in seeds:
             for name in attentions:
                 seed_everything(seed)
                 model = make_model(name)
                 if name not in cost:
-                    cost[name] = (count_params(model), count_flops(model.to(dev), (1, *image)))
-                runs.set_postfix_str(f"{name}, seed {seed}")
+                    cost[name] = (count_params(model), count_flops(model.to(policy.device), (1, *image)))
+                bar.set_postfix_str(f"{name}, seed {seed}")
                 ckpt = Path(checkpoint_dir) / f"{name}-seed{seed}" if checkpoint_dir is not None else None
-                h = fit(model, train_loader, test_loader, epochs, lr, device=dev, seed=seed,
-                        checkpoint_dir=ckpt, quiet=quiet, desc=f"{name} s{seed}", leave=False,
-                        **fit_kwargs)
+                h = fit(model, train_loader, test_loader, epochs, recipe, device=policy, seed=seed,
+                        checkpoint_dir=ckpt, resume=resume, callbacks=[progress], quiet=True)
                 if h.interrupted:
                     raise KeyboardInterrupt
                 histories[name].append(h)
-                runs.update(1)
+                bar.n = sum(len(hs) for hs in histories.values()) * epochs  # resumed epochs count too
+                bar.refresh()
     finally:
-        runs.close()
+        bar.close()
 
     rows = []
     for name in attentions:

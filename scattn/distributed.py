@@ -40,29 +40,15 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
 from .checkpoint import CheckpointError
-from .runtime import get_device
-
-TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
+from .runtime import model_device, torchrun_local_rank
 
 
 def launched() -> bool:
-    """True in a process that torchrun started (it sets RANK, WORLD_SIZE and LOCAL_RANK)."""
-    return all(v in os.environ for v in TORCHRUN_VARIABLES)
+    """True in a process that torchrun started (it sets RANK, WORLD_SIZE and LOCAL_RANK).
 
-
-def device(prefer: str | torch.device | None = None) -> torch.device:
-    """:func:`scattn.runtime.get_device`, with each torchrun process on its own GPU, ``cuda:LOCAL_RANK``."""
-    chosen = get_device(prefer)
-    if not launched() or chosen.type != "cuda":
-        return chosen
-    local = int(os.environ["LOCAL_RANK"])
-    if chosen.index is not None and chosen.index != local:
-        raise ValueError(f"under torchrun each process uses the GPU of its LOCAL_RANK (cuda:{local} here), "
-                         f"not {prefer!r}: pass device 'cuda'")
-    if local >= torch.cuda.device_count():
-        raise ValueError(f"torchrun started process LOCAL_RANK={local} but this machine has "
-                         f"{torch.cuda.device_count()} GPU(s): use --nproc-per-node {torch.cuda.device_count()}")
-    return torch.device("cuda", local)
+    Each such process computes on the GPU of its LOCAL_RANK: :func:`scattn.runtime.get_device`
+    decides that, like every other device choice."""
+    return torchrun_local_rank() is not None
 
 
 @dataclass(frozen=True)
@@ -86,9 +72,8 @@ class Ranks:
         """DistributedDataParallel around ``model`` (it averages the gradients), or ``model`` alone."""
         if not self.distributed:
             return model
-        param = next(model.parameters(), None)
-        on_gpu = param is not None and param.device.type == "cuda"
-        return nn.parallel.DistributedDataParallel(model, device_ids=[param.device.index] if on_gpu else None)
+        on = model_device(model)
+        return nn.parallel.DistributedDataParallel(model, device_ids=[on.index] if on.type == "cuda" else None)
 
     def shard(self, loader, seed: int | None):
         """This rank's loader: B / W examples of each global batch B, permuted by a DistributedSampler.
@@ -267,4 +252,4 @@ def current() -> Ranks:
     return Ranks()
 
 
-__all__ = ["Ranks", "current", "device", "is_main", "join", "launched", "main_first", "quiet_unless_main"]
+__all__ = ["Ranks", "current", "is_main", "join", "launched", "main_first", "quiet_unless_main"]

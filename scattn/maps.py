@@ -27,7 +27,7 @@ from torch import nn
 
 from .arguments import odd_kernel_size
 from .attention import Gate
-from .runtime import train_mode
+from .runtime import model_device, train_mode
 from .table import Table
 
 
@@ -36,8 +36,7 @@ def _as_batch(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"expected images (N, C, H, W) or one image (C, H, W), got {shape}")
     x = x if x.dim() == 4 else x.unsqueeze(0)  # (C, H, W) -> (1, C, H, W)
-    p = next(model.parameters(), None)
-    return x.to(p.device) if p is not None else x
+    return x.to(model_device(model))
 
 
 def capture_attention(model: nn.Module, x: torch.Tensor, *, train: bool = False) -> dict[str, torch.Tensor]:
@@ -376,8 +375,7 @@ def deletion_masks(maps, canvas_size, fraction: float, mode: str = "square", see
 
 
 def _predict(model: nn.Module, images: torch.Tensor, batch_size: int) -> torch.Tensor:
-    p = next(model.parameters(), None)
-    device = p.device if p is not None else torch.device("cpu")
+    device = model_device(model)
     out = []
     with torch.no_grad(), train_mode(model, False):
         for chunk in images.split(batch_size):

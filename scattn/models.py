@@ -359,6 +359,12 @@ class BlendedAttention(nn.Module):
         return x + self.alpha * (self.attention(x) - x)
 
 
+def _like(module: nn.Module, model: nn.Module) -> nn.Module:
+    """``module`` on ``model``'s device and in its floating dtype (a retrofit joins a model as it is)."""
+    reference = next(model.parameters(), None)
+    return module if reference is None else module.to(device=reference.device, dtype=reference.dtype)
+
+
 def add_attention(model: nn.Module, name: str, **kwargs) -> nn.Module:
     """Put attention ``name`` into every block of a torchvision ResNet, in place; return the model.
 
@@ -401,11 +407,8 @@ def add_attention(model: nn.Module, name: str, **kwargs) -> nn.Module:
             )
         plan.append((block, attr, bn, make_attention(name, bn.num_features, **kwargs)))
 
-    reference = next(model.parameters(), None)
     for block, attr, bn, attention in plan:
-        blended = BlendedAttention(attention)
-        if reference is not None:
-            blended.to(device=reference.device, dtype=reference.dtype)
+        blended = _like(BlendedAttention(attention), model)
         wrapped = nn.Sequential(bn, blended)
         wrapped.train(bn.training)  # keep the mode the model is in (eval for inference)
         setattr(block, attr, wrapped)
@@ -450,11 +453,8 @@ def retrofit_attention(model: nn.Module, name: str, **kwargs) -> nn.Module:
     options = {"reduction": SMALL_REDUCTION, **kwargs}
     # Build every module first, so a bad keyword leaves the model as it was.
     plan = [(b, make_attention(key, b.bn2.num_features, **options)) for b in blocks]
-    reference = next(model.parameters(), None)
     for block, attention in plan:
-        blended = BlendedAttention(attention)
-        if reference is not None:
-            blended.to(device=reference.device, dtype=reference.dtype)
+        blended = _like(BlendedAttention(attention), model)
         blended.train(block.training)
         block.attention = blended
     if isinstance(getattr(model, "config", None), dict):

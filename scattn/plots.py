@@ -4,9 +4,8 @@ Every function returns a ``matplotlib.figure.Figure`` built without pyplot, so
 library code never calls ``plt.show()`` and a notebook shows each figure once
 (the value of the cell). Save one with ``fig.savefig("curves.png")``.
 
-(``Table``, the text/HTML table, lives in :mod:`scattn.table`; ``plots.Table``
-still names it for notebooks written before it moved. Block diagrams of the
-mechanisms are drawn by :mod:`scattn.diagrams`; ``plots.diagram`` is the same function.)
+(``Table``, the text/HTML table, lives in :mod:`scattn.table`; block diagrams of the
+mechanisms are drawn by :mod:`scattn.diagrams`.)
 """
 
 from __future__ import annotations
@@ -17,8 +16,6 @@ from collections.abc import Mapping, Sequence
 import torch
 
 from .compare import ComparisonTable
-from .diagrams import diagram  # noqa: F401  (plots.diagram("cbam"): the diagrams live in scattn.diagrams)
-from .table import Table  # noqa: F401  (plots.Table: the name notebooks used before it moved)
 from .train import History
 
 # matplotlib is imported inside the figure functions: importing scattn.plots stays cheap.
@@ -315,5 +312,5 @@ def plot_seed_dots(results, baseline: str | None = "none"):
     return fig
 
 
-__all__ = ["Table", "diagram", "plot_channel_weights", "plot_comparison", "plot_history", "plot_overlay",
+__all__ = ["plot_channel_weights", "plot_comparison", "plot_history", "plot_overlay",
            "plot_seed_curves", "plot_seed_dots"]

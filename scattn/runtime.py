@@ -151,16 +151,25 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], object]) 
         raise
 
 
+def torchrun_local_rank() -> int | None:
+    """LOCAL_RANK in a process that torchrun started (it sets RANK, WORLD_SIZE, LOCAL_RANK), else None."""
+    if all(v in os.environ for v in ("RANK", "WORLD_SIZE", "LOCAL_RANK")):
+        return int(os.environ["LOCAL_RANK"])
+    return None
+
+
 def get_device(prefer: str | torch.device | None = None) -> torch.device:
     """CUDA when present, else the CPU (the d2l ``try_gpu()`` idea); or the device asked for.
 
-    The one place a device argument is read: ``None``, a name ("cpu", "cuda",
-    "cuda:1") or a ``torch.device``. A name torch does not know, or CUDA on a machine
-    without a CUDA GPU, is a ValueError that says what is available.
+    The one place a device is decided: ``None``, a name ("cpu", "cuda", "cuda:1")
+    or a ``torch.device``. A name torch does not know, or CUDA on a machine without a
+    CUDA GPU, is a ValueError that says what is available. Under ``torchrun`` each
+    process takes the GPU of its LOCAL_RANK (``cuda`` means ``cuda:LOCAL_RANK``).
+    Call it once per run (``setup`` does) and pass the result along.
     """
     if prefer is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if isinstance(prefer, torch.device):
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    elif isinstance(prefer, torch.device):
         device = prefer
     else:
         try:
@@ -171,6 +180,15 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
         count = torch.cuda.device_count()
         if count == 0:
             raise ValueError(f"device {prefer!r} asked for, but this machine has no CUDA GPU; use cpu")
+        local = torchrun_local_rank()
+        if local is not None:
+            if device.index is not None and device.index != local:
+                raise ValueError(f"under torchrun each process uses the GPU of its LOCAL_RANK (cuda:{local} "
+                                 f"here), not {prefer!r}: pass device 'cuda'")
+            if local >= count:
+                raise ValueError(f"torchrun started process LOCAL_RANK={local} but this machine has {count} "
+                                 f"GPU(s): use --nproc-per-node {count}")
+            device = torch.device("cuda", local)
         if device.index is not None and device.index >= count:
             raise ValueError(f"device {prefer!r} asked for, but only cuda:0..cuda:{count - 1} exist")
     elif device.type == "mps":  # Apple GPUs: runs, but the course is measured on CUDA and CPUs
@@ -181,17 +199,27 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
     return device
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """The device of a model's parameters (or buffers); the CPU for a model with neither."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
 @dataclass(frozen=True)
 class Precision:
-    """Where and in what number format a run computes, decided once per run.
+    """How a run computes, decided once per run (:func:`precision`) and passed along.
 
-    ``amp_dtype`` is the autocast dtype (None: float32 throughout); ``channels_last``
-    stores images and activations as N×H×W×C, which CUDA convolutions prefer.
+    ``device``; ``amp_dtype``, the autocast dtype (None: float32 throughout);
+    ``channels_last``, images and activations stored as N×H×W×C, which CUDA
+    convolutions prefer; ``compile``, the model run through ``torch.compile`` (the
+    first steps pay for the compilation).
     """
 
     device: torch.device
     amp_dtype: torch.dtype | None = None
     channels_last: bool = False
+    compile: bool = False
 
     @property
     def loss_scaling(self) -> bool:
@@ -202,6 +230,7 @@ class Precision:
         return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
 
     def prepare(self, model: nn.Module) -> nn.Module:
+        """Move ``model`` to the device in the run's memory format (in place); return it."""
         model.to(self.device)
         return model.to(memory_format=torch.channels_last) if self.channels_last else model
 
@@ -220,10 +249,13 @@ def amp_dtype(device: torch.device) -> torch.dtype:
     return torch.float16
 
 
-def precision(device: str | torch.device | None = None, amp: bool | None = None,
-              channels_last: bool | None = None) -> Precision:
+def precision(device: str | torch.device | Precision | None = None, amp: bool | None = None,
+              channels_last: bool | None = None, compile: bool = False) -> Precision:
     """The run's :class:`Precision`: mixed precision and channels_last default to on with
-    CUDA; asked for on a CPU they are skipped with a warning."""
+    CUDA; asked for on a CPU they are skipped with a warning. A Precision passes through
+    unchanged (it was decided already)."""
+    if isinstance(device, Precision):
+        return device
     device = get_device(device)
 
     def cuda_only(name: str, value: bool | None) -> bool:
@@ -235,7 +267,8 @@ def precision(device: str | torch.device | None = None, amp: bool | None = None,
         return bool(value)
 
     use_amp = cuda_only("amp", amp)
-    return Precision(device, amp_dtype(device) if use_amp else None, cuda_only("channels_last", channels_last))
+    return Precision(device, amp_dtype(device) if use_amp else None, cuda_only("channels_last", channels_last),
+                     bool(compile))
 
 
 @contextmanager
@@ -412,5 +445,5 @@ def doctor() -> str:
 
 
 __all__ = ["Config", "MAX_SEED", "PROFILES", "Precision", "Profile", "amp_dtype", "atomic_write", "check_seed",
-           "data_device", "data_dir", "doctor", "get_device", "in_colab", "precision", "provenance", "seed_everything",
-           "setup", "train_mode", "version"]
+           "data_device", "data_dir", "doctor", "get_device", "in_colab", "model_device", "precision", "provenance",
+           "seed_everything", "setup", "torchrun_local_rank", "train_mode", "version"]

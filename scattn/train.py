@@ -4,18 +4,18 @@ One call trains a model and returns its per-epoch history::
 
     history = fit(model, train_loader, test_loader, epochs=6, checkpoint_dir="runs/cbam")
     history          # a table: train/test loss and accuracy, seconds, lr per epoch
+    fit(model, train_loader, epochs=6, recipe=Recipe(optimizer="sgd", lr=0.1))
 
-The recipe (the defaults): AdamW (weight decay 5e-4) under a one-cycle schedule
-(Smith & Topin 2019), stepped every batch: the learning rate rises from lr/25 to
-``lr`` = 1e-2 over the first 25% of the steps, then anneals by a cosine to
-lr/25,000. Fast early progress is what a short CPU budget needs; docs/results.md
-records how the recipes compared on the course's task.
+The :class:`Recipe` holds how to optimise; its defaults: AdamW (weight decay 5e-4)
+under a one-cycle schedule (Smith & Topin 2019), stepped every batch: the learning
+rate rises from lr/25 to ``lr`` = 1e-2 over the first 25% of the steps, then anneals
+by a cosine to lr/25,000. Fast early progress is what a short CPU budget needs.
 
-Checkpoints and resuming live in :mod:`scattn.checkpoint`; the device and the
-number format (mixed precision, channels_last) are decided once per run by
-:func:`scattn.runtime.precision`; several processes under ``torchrun`` share a run
-through :mod:`scattn.distributed`. ``compare`` (several variants over seeds) is in
-:mod:`scattn.compare`.
+Checkpoints and resuming live in :mod:`scattn.checkpoint`; the device, the number
+format (mixed precision, channels_last) and ``torch.compile`` are decided once per
+run by :func:`scattn.runtime.precision`; several processes under ``torchrun`` share a
+run through :mod:`scattn.distributed`. ``compare`` (several variants over seeds) is
+in :mod:`scattn.compare`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -32,8 +32,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import distributed
-from .checkpoint import CHECKPOINT_NAME, Checkpoint, CheckpointError, load_checkpoint, run_identity, save_checkpoint
-from .checkpoint import loader_generators as _loader_generators
+from .arguments import choice, number, positive_int, positive_number
+from .checkpoint import Checkpoint, loader_generators, run_identity
 from .runtime import Precision, check_seed, choose_profile, precision, seed_everything, train_mode
 from .table import Table
 
@@ -106,16 +106,15 @@ class History:
 # ----------------------------------------------------------------------------- evaluate
 
 
-def evaluate(model: nn.Module, loader: Iterable, device: str | torch.device | None = None, *,
-             amp: bool | None = None, channels_last: bool | None = None,
-             policy: Precision | None = None) -> dict[str, float]:
+def evaluate(model: nn.Module, loader: Iterable, device: str | torch.device | Precision | None = None
+             ) -> dict[str, float]:
     """Mean cross-entropy and accuracy over ``loader`` in eval mode: ``{"loss", "accuracy"}``.
 
-    The model's train/eval modes are restored afterwards. ``policy`` (what ``fit``
-    passes) overrides ``device``, ``amp`` and ``channels_last``. Non-finite outputs
-    are an error, not an accuracy.
+    ``device`` as for :func:`fit` (a :class:`~scattn.runtime.Precision` is used as it is).
+    The model's train/eval modes are restored afterwards. Non-finite outputs are an
+    error, not an accuracy.
     """
-    policy = policy or precision(device, amp, channels_last)
+    policy = precision(device)
     loss_sum = torch.zeros((), device=policy.device, dtype=torch.float64)
     correct = torch.zeros((), device=policy.device, dtype=torch.int64)
     bad = torch.zeros((), device=policy.device, dtype=torch.int64)
@@ -142,16 +141,60 @@ def evaluate(model: nn.Module, loader: Iterable, device: str | torch.device | No
 # ----------------------------------------------------------------------------- the recipe
 
 
-def make_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float, momentum: float):
+@dataclass(frozen=True)
+class Recipe:
+    """How :func:`fit` optimises: one value, checked once, recorded in every checkpoint.
+
+    optimizer        "adamw", or "sgd" with Nesterov momentum
+    lr               the peak learning rate (default: 1e-2 for AdamW, 0.2 for SGD)
+    weight_decay     decoupled for AdamW, L2 for SGD
+    momentum         SGD's (AdamW ignores it)
+    schedule         "onecycle", "cosine" with linear warm-up, or "constant"; stepped every batch
+    warmup           share of the steps spent warming up, in (0, 1)
+    label_smoothing  ε mixes the one-hot target with the uniform one: (1 − ε)·y + ε/K
+    grad_clip        clip the gradient's norm to this (None: no clipping)
+    """
+
+    optimizer: str = "adamw"
+    lr: float | None = None
+    weight_decay: float = 5e-4
+    momentum: float = 0.9
+    schedule: str = "onecycle"
+    warmup: float = 0.25
+    label_smoothing: float = 0.0
+    grad_clip: float | None = None
+
+    def __post_init__(self):
+        checked = {
+            "optimizer": choice("optimizer", self.optimizer, OPTIMIZERS),
+            "lr": DEFAULT_LR.get(self.optimizer) if self.lr is None else positive_number("lr", self.lr),
+            "weight_decay": number("weight_decay", self.weight_decay, low=0.0),
+            "momentum": number("momentum", self.momentum, low=0.0, high=1.0, high_open=True),
+            "schedule": choice("schedule", self.schedule, SCHEDULES),
+            "warmup": number("warmup (a share of the steps)", self.warmup, low=0.0, high=1.0, low_open=True,
+                             high_open=True),
+            "label_smoothing": number("label_smoothing", self.label_smoothing, low=0.0, high=1.0, high_open=True),
+            "grad_clip": None if self.grad_clip is None else positive_number("grad_clip", self.grad_clip),
+        }
+        for name, value in checked.items():  # frozen: set the checked values once, here
+            object.__setattr__(self, name, value)
+
+    def settings(self) -> dict[str, Any]:
+        """The eight settings as plain data (what a checkpoint's identity records)."""
+        return asdict(self)
+
+
+def make_optimizer(model: nn.Module, recipe: Recipe):
     """AdamW, or SGD with Nesterov momentum."""
-    if name == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, nesterov=momentum > 0,
-                               weight_decay=weight_decay)
-    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    if recipe.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
+                               nesterov=recipe.momentum > 0, weight_decay=recipe.weight_decay)
+    return torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
 
 
-def make_schedule(optimizer, name: str, lr: float, total_steps: int, warmup: float):
+def make_schedule(optimizer, recipe: Recipe, total_steps: int):
     """The learning-rate schedule, stepped once per batch."""
+    name, lr, warmup = recipe.schedule, recipe.lr, recipe.warmup
     if name == "onecycle":
         # OneCycleLR divides by the index of the last warm-up step, warmup * total_steps - 1,
         # which is 0 for short runs such as 4 steps at 0.25: keep at least 1.5 warm-up steps.
@@ -174,21 +217,6 @@ def make_schedule(optimizer, name: str, lr: float, total_steps: int, warmup: flo
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def _check_options(optimizer, schedule, lr, label_smoothing, warmup, grad_clip) -> None:
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
-    if schedule not in SCHEDULES:
-        raise ValueError(f"unknown schedule {schedule!r}; expected one of {', '.join(SCHEDULES)}")
-    if not 0.0 <= label_smoothing < 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
-    if not 0.0 < warmup < 1.0:
-        raise ValueError(f"warmup is a fraction of the steps in (0, 1), got {warmup}")
-    if lr is not None and not (isinstance(lr, (int, float)) and 0 < lr < math.inf):
-        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-    if grad_clip is not None and not 0 < grad_clip < math.inf:
-        raise ValueError(f"grad_clip must be a positive finite number, got {grad_clip!r}")
-
-
 def _steps(loader) -> int:
     try:
         steps = len(loader)
@@ -200,10 +228,7 @@ def _steps(loader) -> int:
 
 
 def _epochs(epochs, device: torch.device) -> int:
-    epochs = choose_profile(device).epochs if epochs is None else epochs
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    return int(epochs)
+    return positive_int("epochs", choose_profile(device).epochs if epochs is None else epochs)
 
 
 # ----------------------------------------------------------------------------- fit
@@ -214,35 +239,24 @@ def fit(
     train_loader,
     test_loader=None,
     epochs: int | None = None,
-    lr: float | None = None,
+    recipe: Recipe | None = None,
     *,
-    optimizer: str = "adamw",
-    weight_decay: float = 5e-4,
-    momentum: float = 0.9,
-    schedule: str = "onecycle",
-    warmup: float = 0.25,
-    device: str | torch.device | None = None,
+    device: str | torch.device | Precision | None = None,
     seed: int | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
     resume: bool = True,
-    label_smoothing: float = 0.0,
-    amp: bool | None = None,
-    channels_last: bool | None = None,
-    grad_clip: float | None = None,
     callbacks: Sequence[Callable[[dict[str, Any]], Any]] = (),
     quiet: bool = False,
     desc: str | None = None,
-    leave: bool = True,
-    compile: bool = False,
 ) -> History:
-    """Train ``model`` for ``epochs`` epochs; return its :class:`History`.
+    """Train ``model`` for ``epochs`` epochs with ``recipe``; return its :class:`History`.
 
-    Minimises the cross-entropy (``label_smoothing`` ε mixes the one-hot target
-    with the uniform one: (1 - ε)·y + ε/K) with ``optimizer`` ("adamw", or "sgd"
-    with Nesterov momentum) under ``schedule`` ("onecycle", "cosine" with linear
-    warm-up, "constant"), stepped every batch. ``lr`` is the peak learning rate
-    (default 1e-2 for AdamW, 0.2 for SGD); ``epochs`` defaults to the runtime
-    profile's (``scattn.setup()``).
+    Minimises the cross-entropy as the :class:`Recipe` says (default: ``Recipe()``,
+    AdamW under a one-cycle schedule). ``epochs`` defaults to the runtime profile's
+    (``scattn.setup()``). ``device``: a name, a ``torch.device`` or a
+    :class:`~scattn.runtime.Precision` decided once for the run (mixed precision,
+    channels_last and ``torch.compile``: :func:`scattn.runtime.precision`; with CUDA
+    the first two default to on).
 
     ``seed`` seeds Python, NumPy, torch and the loader's own shuffle generator:
     the same model, data and seed give the same history on the CPU. Build the
@@ -251,54 +265,50 @@ def fit(
     ``checkpoint_dir`` (e.g. a Google Drive folder on Colab) gets a checkpoint
     after every epoch; with ``resume=True`` the same run goes on from its last
     epoch (a finished run returns at once), and a checkpoint of another run (other
-    model, data, seed or hyperparameters) is a :class:`CheckpointError` naming the
-    differences. Ctrl-C keeps the last checkpoint and returns the history so far
-    with ``interrupted=True``. ``quiet`` turns the progress bar off; what was
-    loaded from or kept on disk is always said. ``callbacks`` get each epoch's row after its checkpoint.
+    model, data, seed or recipe) is a :class:`~scattn.checkpoint.CheckpointError`
+    naming the differences. Ctrl-C keeps the last checkpoint and returns the history
+    so far with ``interrupted=True``. ``quiet`` turns the progress bar off (``desc``
+    labels it); what was loaded from or kept on disk is always said. ``callbacks``
+    get each epoch's row after its checkpoint.
 
     A non-finite loss stops the run at once with a FloatingPointError (the last
     checkpoint stays good). A training batch of one example is skipped: BatchNorm
-    cannot normalise a single value per channel. ``amp`` (autocast: bfloat16, or
-    float16 with loss scaling) and ``channels_last`` default to on with CUDA.
-    ``compile=True`` runs the model through ``torch.compile`` (the first steps pay
-    for the compilation; the checkpoint keeps the plain model's weights).
+    cannot normalise a single value per channel. With ``compile`` the checkpoint
+    keeps the plain model's weights.
 
     Under ``torchrun --nproc-per-node N`` each process trains its share of every
     batch with DistributedDataParallel (:mod:`scattn.distributed`): the loader's
     batch size is the global batch, rank 0 alone shows progress and writes the
     checkpoint, every rank returns the same history. ``callbacks`` run on every rank.
     """
-    _check_options(optimizer, schedule, lr, label_smoothing, warmup, grad_clip)
+    recipe = _recipe(recipe)
     seed = None if seed is None else check_seed("seed", seed)
-    policy = precision(distributed.device(device), amp, channels_last)
+    policy = precision(device)
     epochs, steps = _epochs(epochs, policy.device), _steps(train_loader)
-    lr = DEFAULT_LR[optimizer] if lr is None else float(lr)
     policy.prepare(model)
     ranks = distributed.join(policy.device)  # under torchrun: this process's rank; alone: rank 0 of 1
-    net = torch.compile(model) if compile else model  # shares model's parameters
+    net = torch.compile(model) if policy.compile else model  # shares model's parameters
     ddp = ranks.wrap(net)  # DistributedDataParallel under torchrun (it averages the gradients), else net
     if seed is not None:
         seed_everything(seed)
-        for g in _loader_generators(train_loader):
+        for g in loader_generators(train_loader):
             g.manual_seed(seed)  # a loader's own generator too: same seed, same batches, even on reuse
     batches, test_part = ranks.shard(train_loader, seed), ranks.shard_eval(test_loader)  # this rank's share
-    opt = make_optimizer(model, optimizer, lr, weight_decay, momentum)
-    sched = make_schedule(opt, schedule, lr, epochs * steps, warmup)
+    opt = make_optimizer(model, recipe)
+    sched = make_schedule(opt, recipe, epochs * steps)
     scaler = torch.amp.GradScaler(policy.device.type, enabled=policy.loss_scaling)
-    criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+    criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
 
     history, checkpoint = History(), None
     if checkpoint_dir is not None:
-        identity = run_identity(model, train_loader, epochs=epochs, lr=lr, optimizer=optimizer,
-                                schedule=schedule, steps_per_epoch=steps, weight_decay=weight_decay,
-                                momentum=momentum, warmup=warmup, label_smoothing=label_smoothing,
-                                grad_clip=grad_clip, seed=seed, **ranks.identity())
+        identity = run_identity(model, train_loader, epochs=epochs, seed=seed, steps_per_epoch=steps,
+                                **recipe.settings(), **ranks.identity())
         parts = {"model": model, "optimizer": opt, "scheduler": sched, "scaler": scaler}
         checkpoint = Checkpoint(checkpoint_dir, identity, parts, train_loader)
         history.rows = _resume(checkpoint, epochs, ranks) if resume else []
     start = len(history.rows)
     bar = tqdm(total=epochs * steps, initial=start * steps, desc=desc or "fit", unit="batch",
-               disable=quiet or not ranks.main, leave=leave, dynamic_ncols=True)
+               disable=quiet or not ranks.main, dynamic_ncols=True)
     epoch = start
     try:
         for epoch in range(start, epochs):
@@ -318,13 +328,13 @@ def fit(
                 if not torch.isfinite(loss):
                     raise FloatingPointError(
                         f"the training loss is {loss.item()} at step {step + 1} of epoch {epoch + 1} "
-                        f"(lr {lr}): lower the learning rate, set grad_clip, or check the data for NaN"
+                        f"(lr {recipe.lr}): lower the learning rate, set grad_clip, or check the data for NaN"
                     )
                 opt.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
-                if grad_clip is not None:
+                if recipe.grad_clip is not None:
                     scaler.unscale_(opt)
-                    nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+                    nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
                 scaler.step(opt)
                 scaler.update()
                 sched.step()
@@ -344,7 +354,7 @@ def fit(
                    "seconds": seconds, "elapsed": seconds + (history.rows[-1]["elapsed"] if history.rows else 0.0),
                    "lr": opt.param_groups[0]["lr"]}
             if test_loader is not None:
-                scores = ranks.combine_scores(evaluate(net, test_part, policy=policy), test_part)
+                scores = ranks.combine_scores(evaluate(net, test_part, policy), test_part)
                 row["test_loss"], row["test_acc"] = scores["loss"], scores["accuracy"]
                 bar.set_postfix_str(f"epoch {epoch + 1}/{epochs} loss {row['train_loss']:.3f} "
                                     f"acc {row['train_acc']:.3f} test {row['test_acc']:.3f}")
@@ -385,16 +395,13 @@ def _kept(checkpoint: Checkpoint | None, epochs_done: int) -> str:
     return f"; {checkpoint.path} keeps epoch {epochs_done}: run fit again to resume"
 
 
-def __getattr__(name: str):
-    # compare and ComparisonTable moved to scattn.compare (which imports this module);
-    # train.compare still finds them for notebooks written before the move.
-    if name in ("compare", "ComparisonTable"):
-        from . import compare as _compare_module
-
-        return getattr(_compare_module, name)
-    raise AttributeError(f"module 'scattn.train' has no attribute {name!r}")
+def _recipe(recipe) -> Recipe:
+    if recipe is None:
+        return Recipe()
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"recipe must be a scattn.train.Recipe, e.g. Recipe(lr=0.01), got {type(recipe).__name__}")
+    return recipe
 
 
-__all__ = ["CHECKPOINT_NAME", "DEFAULT_LR", "OPTIMIZERS", "SCHEDULES", "CheckpointError", "History",
-           "evaluate", "fit", "load_checkpoint", "make_optimizer", "make_schedule",
-           "save_checkpoint"]
+__all__ = ["DEFAULT_LR", "OPTIMIZERS", "SCHEDULES", "History", "Recipe", "evaluate", "fit", "make_optimizer",
+           "make_schedule"]

@@ -304,7 +304,7 @@ def test_numpy_integers_are_accepted_where_ints_are(name):
 
 
 @pytest.mark.parametrize("build_bad,match", [
-    (lambda: scattn.EfficientChannelAttention(64, gamma=0), "gamma must be a finite number in"),
+    (lambda: scattn.EfficientChannelAttention(64, gamma=0), "gamma must be a finite number > 0"),
     (lambda: scattn.EfficientChannelAttention(64, b=float("nan")), "b must be a finite number"),
     (lambda: scattn.eca_kernel_size(64, gamma=-2), "gamma"),
     (lambda: scattn.CoordinateAttention(64, min_hidden=0), "min_hidden must be a positive integer"),

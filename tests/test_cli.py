@@ -12,8 +12,9 @@ import scattn
 import scattn.compare  # imported before any test patches scattn.train.fit, which it binds
 from scattn import bench, data
 from scattn.__main__ import main
+from scattn.checkpoint import CHECKPOINT_NAME
 from scattn.data import digits
-from scattn.train import CHECKPOINT_NAME, History
+from scattn.train import History
 
 TINY = ["--n-train", "64", "--n-test", "32", "--batch-size", "32", "--epochs", "1", "--quiet",
         "--device", "cpu"]

@@ -1,4 +1,4 @@
-"""Course plumbing: badges and setup cells match the generator; exercises match solutions."""
+"""Course plumbing (tools/notebooks.py): badges and setup cells match the generator; exercises match solutions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from scattn import authoring as course
+from tools import notebooks as course
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -35,19 +35,18 @@ def test_badge_and_setup_cell_match_the_generator(path):
 
 def test_drift_is_detected(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["setup"]})])
-    path = ROOT / "notebooks" / "_drift_probe.ipynb"
-    try:
-        nbformat.write(nb, path)
-        problems = course.drift([path])  # no badge, a setup cell that is not the generator's, no kernelspec
-        assert len(problems) == 3 and any("kernelspec" in p for p in problems), problems
-        course.stamp([path])
-        assert course.drift([path]) == []
-        stamped = nbformat.read(path, as_version=4)
-        stamped.cells[1].source += "\nimport os"
-        nbformat.write(stamped, path)
-        assert course.drift([path]) == [f"{path}: no setup cell, or it differs from the generated one"]
-    finally:
-        path.unlink(missing_ok=True)
+    path = tmp_path / "notebooks" / "_drift_probe.ipynb"  # outside the checkout: a test writes nothing there
+    path.parent.mkdir()
+    nbformat.write(nb, path)
+    problems = course.drift([path])  # no badge, a setup cell that is not the generator's, no kernelspec
+    assert len(problems) == 3 and any("kernelspec" in p for p in problems), problems
+    course.stamp([path])
+    assert course.drift([path]) == []
+    assert "blob/main/notebooks/_drift_probe.ipynb" in nbformat.read(path, as_version=4).cells[0].source
+    stamped = nbformat.read(path, as_version=4)
+    stamped.cells[1].source += "\nimport os"
+    nbformat.write(stamped, path)
+    assert course.drift([path]) == [f"{path}: no setup cell, or it differs from the generated one"]
 
 
 def test_every_notebook_has_an_exercise_pair_and_solutions_have_exercises():
@@ -98,13 +97,18 @@ def test_cells_that_need_unfinished_code_are_tagged_raises_exception():
     assert ex.cells[5].source == "Answer:\nYOUR ANSWER HERE"
 
 
-def test_cli_course_check_and_build(capsys):
+def test_tool_command_line_check_and_build(capsys):
+    assert course.main(["check"]) == 0
+    assert "badges and setup cells match" in capsys.readouterr().out
+    assert course.main(["build", "--check"]) == 0
+    with pytest.raises(SystemExit):
+        course.main(["frobnicate"])
+
+
+def test_the_installed_command_line_has_no_authoring_command(capsys):
     from scattn.__main__ import main
 
-    assert main(["course", "check"]) == 0
-    assert "badges and setup cells match" in capsys.readouterr().out
-    assert main(["course", "build", "--check"]) == 0
-    assert main(["course", "frobnicate"]) == 2
+    assert main(["course", "check"]) == 2  # authoring is repository tooling: python -m tools.notebooks
 
 
 def test_setup_cell_output_is_ignored_by_nbval():
@@ -146,4 +150,4 @@ def test_widget_reprs_get_a_readable_fallback_but_progress_bars_keep_theirs():
 @pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_no_committed_output_shows_a_widgets_repr(path):
     nb = nbformat.read(path, as_version=4)
-    assert course.readable_widget_fallbacks(nb) == 0, "re-run it with `scattn course run`"
+    assert course.readable_widget_fallbacks(nb) == 0, "re-run it with `make notebooks`"

@@ -16,6 +16,7 @@ from scattn import data, runtime
 from scattn.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from scattn.data.device import DeviceLoader
 from scattn.models import SmallCNN, resnet20
+from scattn.runtime import precision
 from scattn.train import evaluate, fit
 
 pytestmark = [pytest.mark.cuda,
@@ -147,14 +148,14 @@ def test_resume_on_the_gpu_continues_the_same_run(tmp_path):
         train, test = digits()
         torch.manual_seed(0)
         straight = SmallCNN("cbam")
-        h_straight = fit(straight, train, test, epochs=2, device=CUDA, seed=0, amp=False, quiet=True)
+        h_straight = fit(straight, train, test, epochs=2, device=precision(CUDA, amp=False), seed=0, quiet=True)
 
         def stop(row):
             raise KeyboardInterrupt
 
         torch.manual_seed(0)
         first = SmallCNN("cbam")
-        h1 = fit(first, train, test, epochs=2, device=CUDA, seed=0, amp=False, quiet=True,
+        h1 = fit(first, train, test, epochs=2, device=precision(CUDA, amp=False), seed=0, quiet=True,
                  checkpoint_dir=tmp_path, callbacks=[stop])
         assert h1.interrupted and len(h1) == 1
         state = torch.load(tmp_path / CHECKPOINT_NAME, map_location="cpu", weights_only=True)
@@ -162,7 +163,7 @@ def test_resume_on_the_gpu_continues_the_same_run(tmp_path):
         torch.manual_seed(7)
         resumed = SmallCNN("cbam")
         train, test = digits()  # a new process: new loaders
-        h2 = fit(resumed, train, test, epochs=2, device=CUDA, seed=0, amp=False, quiet=True,
+        h2 = fit(resumed, train, test, epochs=2, device=precision(CUDA, amp=False), seed=0, quiet=True,
                  checkpoint_dir=tmp_path)
         assert [r["epoch"] for r in h2] == [1, 2] and h2[0] == h1[0]
         # Same batches, same states: equal up to the GPU's non-deterministic reductions.
@@ -209,6 +210,6 @@ def test_compiled_training_on_the_gpu():
     train, test = digits()
     torch.manual_seed(0)
     model = SmallCNN("se")
-    h = fit(model, train, test, epochs=1, device=CUDA, seed=0, quiet=True, compile=True)
+    h = fit(model, train, test, epochs=1, device=precision(CUDA, compile=True), seed=0, quiet=True)
     assert torch.isfinite(torch.tensor(h.final["train_loss"]))
     assert isinstance(model, nn.Module) and not hasattr(model, "_orig_mod")

@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorData
 import scattn
 from scattn.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
 from scattn.distributed import Ranks
-from scattn.train import fit
+from scattn.train import Recipe, fit
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks its ranks (Linux)")
 
@@ -82,7 +82,7 @@ def train(out: Path, checkpoint_dir: Path | None = None, die_at: int | None = No
         train = DieAt(train, die_at)
     loader = DataLoader(train, batch_size=GLOBAL_BATCH, shuffle=True, generator=torch.Generator())
     net = model()
-    history = fit(net, loader, DataLoader(data(40), batch_size=8), EPOCHS, LR, seed=SEED,
+    history = fit(net, loader, DataLoader(data(40), batch_size=8), EPOCHS, Recipe(lr=LR), seed=SEED,
                   checkpoint_dir=checkpoint_dir, quiet=True)
     ranks = scattn.distributed.current()
     assert ranks.distributed and ranks.world_size == int(os.environ["WORLD_SIZE"])
@@ -144,7 +144,7 @@ def one_process():
     sampler = DistributedSampler(data(), num_replicas=1, rank=0, seed=SEED)
     loader = DataLoader(data(), batch_size=GLOBAL_BATCH, sampler=sampler)
     net = model()
-    history = fit(net, loader, DataLoader(data(40), batch_size=8), EPOCHS, LR, seed=SEED, quiet=True)
+    history = fit(net, loader, DataLoader(data(40), batch_size=8), EPOCHS, Recipe(lr=LR), seed=SEED, quiet=True)
     return {"weights": net.state_dict(), "history": history.rows}
 
 
@@ -233,7 +233,7 @@ def test_a_run_killed_mid_epoch_resumes_on_two_processes_or_one(two_ranks, tmp_p
     # Outside torchrun a plain loader shuffles: not the same run, and the error says so.
     loader = DataLoader(data(), batch_size=GLOBAL_BATCH, shuffle=True, generator=torch.Generator())
     with pytest.raises(CheckpointError, match="distributed: 'torchrun"):
-        fit(model(), loader, None, EPOCHS, LR, seed=SEED, checkpoint_dir=tmp_path / "copy", quiet=True)
+        fit(model(), loader, None, EPOCHS, Recipe(lr=LR), seed=SEED, checkpoint_dir=tmp_path / "copy", quiet=True)
 
 
 # ----------------------------------------------------------------------------- torchrun and the CLI

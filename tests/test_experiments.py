@@ -45,7 +45,9 @@ def identities(monkeypatch, tmp_path):
         call = real.bind(*args, **kwargs)
         call.apply_defaults()  # what fit would use, whether passed or left to its defaults
         settings = {k: v for k, v in call.arguments.items() if k not in RUNTIME}
-        seen.append(run_identity(settings.pop("model"), settings.pop("train_loader"), **settings))
+        recipe = settings.pop("recipe") or scattn.train.Recipe()  # None: fit's default recipe
+        seen.append(run_identity(settings.pop("model"), settings.pop("train_loader"), **settings,
+                                 **recipe.settings()))
         raise Stop
 
     monkeypatch.setattr(scattn.compare, "fit", fake_fit)

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from scattn import grading
+from tools import grading
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))

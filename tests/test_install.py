@@ -2,7 +2,8 @@
 dependencies only (no dev extra), scattn installed from the checkout, not editable.
 
 One environment is built per test session (about two minutes: torch is most of it)
-and shared by the tests here. Set SCATTN_SKIP_INSTALL_TESTS=1 to skip them locally.
+and shared by the tests here. They carry the ``install`` marker: ``make test`` (and so
+CI) runs them, ``make test-fast`` skips them; SCATTN_SKIP_INSTALL_TESTS=1 skips them too.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.skipif(bool(os.environ.get("SCATTN_SKIP_INSTALL_TESTS")),
-                                reason="SCATTN_SKIP_INSTALL_TESTS is set")
+pytestmark = [pytest.mark.install,
+              pytest.mark.skipif(bool(os.environ.get("SCATTN_SKIP_INSTALL_TESTS")),
+                                 reason="SCATTN_SKIP_INSTALL_TESTS is set")]
 
 
 def runtime_dependencies() -> list[str]:
@@ -49,16 +51,26 @@ def run(python: Path, code: str, **kwargs) -> subprocess.CompletedProcess:
                           cwd=kwargs.pop("cwd", "/"), **kwargs)
 
 
-def installed(python: Path) -> Path:
-    """scattn installed from the checkout (a plain install, as a wheel would be), once."""
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel built from the checkout, as a release would build it."""
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--disable-pip-version-check",
+                    "--wheel-dir", str(out), str(ROOT)], check=True, env=clean_env())
+    (built,) = out.glob("scattn-*.whl")
+    return built
+
+
+def installed(python: Path, wheel: Path) -> Path:
+    """scattn installed from its wheel (a plain install, not editable), once."""
     if run(python, "import scattn").returncode != 0:
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps",
-                        "--disable-pip-version-check", str(ROOT)], check=True, env=clean_env())
+                        "--disable-pip-version-check", str(wheel)], check=True, env=clean_env())
     return python
 
 
 def setup_cell() -> str:
-    from scattn.authoring import setup_source
+    from tools.notebooks import setup_source
 
     return setup_source()
 
@@ -86,8 +98,8 @@ def test_the_setup_cell_installs_from_a_local_repository_and_imports_without_a_r
     assert again.returncode == 0  # installed now: the cell does not reinstall
 
 
-def test_the_setup_cell_warns_about_a_stale_install(venv):
-    python = installed(venv)
+def test_the_setup_cell_warns_about_a_stale_install(venv, wheel):
+    python = installed(venv, wheel)
     stale = setup_cell().replace(f'WRITTEN_FOR = "{scattn_version()}"', 'WRITTEN_FOR = "99.0"')
     assert stale != setup_cell()
     result = run(python, stale, env={**clean_env(), "SCATTN_PROFILE": "smoke"})
@@ -96,26 +108,36 @@ def test_the_setup_cell_warns_about_a_stale_install(venv):
 
 
 def scattn_version() -> str:
-    from scattn.authoring import package_version
+    from tools.notebooks import package_version
 
     return package_version()
 
 
-def test_every_public_module_imports_without_the_dev_extra(venv):
-    python = installed(venv)
+def test_the_wheel_holds_the_package_and_its_data_and_no_tooling(wheel):
+    import zipfile
+
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names}
+    assert tops == {"scattn", f"{wheel.name.split('-py')[0]}.dist-info"}, tops  # no tools/, tests/, benchmarks/
+    assert any(n.startswith("scattn/recorded/") and n.endswith(".json") for n in names)
+    assert "scattn/weights/smallcnn_digits.pt" in names
+
+
+def test_every_module_in_the_wheel_imports_without_the_dev_extra(venv, wheel):
+    python = installed(venv, wheel)
     result = run(python, """
         import importlib, pkgutil, sys
         import scattn
         assert "site-packages" in scattn.__file__, scattn.__file__   # the installed copy, not the checkout
-        names = [m.name for m in pkgutil.walk_packages(scattn.__path__, "scattn.")
-                 if m.name != "scattn.authoring"]                     # notebook tooling: dev extra only
+        names = [m.name for m in pkgutil.walk_packages(scattn.__path__, "scattn.")]
         for name in names:
             importlib.import_module(name)
         dev = [m for m in ("nbformat", "nbclient", "pytest", "hypothesis", "timm", "nbval") if m in sys.modules]
         assert not dev, f"importing scattn pulled in dev-only packages: {dev}"
         from scattn.course import RECORDED, recorded
         from scattn.models import pretrained_smallcnn
-        assert "site-packages" in str(RECORDED) and recorded("capacity")["results"]  # package data travels
+        files = sorted(RECORDED.glob("*.json"))
+        assert "site-packages" in str(RECORDED) and files and recorded(files[0].stem)  # package data travels
         pretrained_smallcnn()
         print(len(names), "modules;", scattn.__version__)
     """)
@@ -123,12 +145,11 @@ def test_every_public_module_imports_without_the_dev_extra(venv):
     assert "modules;" in result.stdout and "0+unknown" not in result.stdout
 
 
-def test_the_cli_works_and_course_tooling_says_it_needs_the_dev_extra(venv):
-    python = installed(venv)
+def test_the_installed_cli_works_and_has_no_authoring_command(venv, wheel):
+    python = installed(venv, wheel)
     doctor = subprocess.run([str(python), "-m", "scattn", "doctor"], capture_output=True, text=True, cwd="/",
                             env=clean_env())
     assert doctor.returncode == 0 and "torch" in doctor.stdout, doctor.stderr
     course = subprocess.run([str(python), "-m", "scattn", "course", "build"], capture_output=True, text=True,
                             cwd="/", env=clean_env())
-    assert course.returncode == 2
-    assert "needs the dev extra" in course.stderr and "Traceback" not in course.stderr
+    assert course.returncode == 2 and "invalid choice: 'course'" in course.stderr  # tools/ is not installed

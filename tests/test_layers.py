@@ -1,11 +1,11 @@
 """The package's import graph: no circle, and no module imports one from a higher layer.
 
-Layers, bottom to top (DESIGN.md): argument checks, tables, claims and statistics; the runtime and the
-attention modules; data, models and checkpoints; training; what builds on training
-(compare, maps, bench); figures and exercise checks; the command line and notebook
-authoring. Imports inside functions count as much as those at the top of a module; the
-one exception is a module-level ``__getattr__`` (PEP 562), which only keeps an old name
-working for one release.
+Layers, bottom to top (docs/architecture.md): argument checks, tables, claims and statistics;
+the runtime and the attention modules; data, models, checkpoints and the distributed
+helpers; training and the task registry; what builds on training (compare, maps, bench);
+figures and exercise checks; the command line. Imports inside functions count as much as
+those at the top of a module, and there are no exceptions: the package keeps no
+``__getattr__`` shims for old names.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ LAYERS = [
     {"arguments", "table", "course", "stats"},
     {"runtime", "attention"},
     {"data", "models", "checkpoint", "distributed", "timm_adapter"},
-    {"train"},
-    {"compare", "maps", "inspect", "bench"},
+    {"train", "tasks"},
+    {"compare", "maps", "bench"},
     {"plots", "diagrams", "checks"},
-    {"__main__", "authoring", "grading", "__init__"},
+    {"__main__", "__init__"},
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 
@@ -35,16 +35,11 @@ def top(module: Path) -> str:
 
 
 def imports(module: Path) -> set[str]:
-    """The scattn top-level modules ``module`` imports (relative or absolute), skipping
-    the bodies of module-level ``__getattr__`` functions."""
+    """The scattn top-level modules ``module`` imports (relative or absolute), wherever the import is."""
     tree = ast.parse(module.read_text())
-    skip = {id(n) for f in tree.body if isinstance(f, ast.FunctionDef) and f.name == "__getattr__"
-            for n in ast.walk(f)}
     package = module.relative_to(PACKAGE).parent.parts  # () for scattn/x.py, ("attention",) for a subpackage
     found = set()
     for node in ast.walk(tree):
-        if id(node) in skip:
-            continue
         if isinstance(node, ast.ImportFrom):
             if node.level:  # relative: resolve against this module's package
                 base = list(package[: len(package) - (node.level - 1)])
@@ -107,3 +102,11 @@ def test_the_checker_sees_a_circle_and_an_upward_import(tmp_path):
         assert imports(fake) == {"plots", "compare"}
     finally:
         PACKAGE = real
+
+
+def test_no_module_keeps_an_old_name_alive():
+    """One name for each thing: no module-level __getattr__ and no alias modules."""
+    for module in PACKAGE.rglob("*.py"):
+        tree = ast.parse(module.read_text())
+        assert not any(isinstance(f, ast.FunctionDef) and f.name == "__getattr__" for f in tree.body), module
+        assert "Old name of" not in (ast.get_docstring(tree) or ""), module

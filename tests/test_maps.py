@@ -175,9 +175,8 @@ def test_gradient_saliency_of_a_linear_model_is_its_weights():
     torch.testing.assert_close(gradient_saliency(lin, x), w[pred].abs().amax(dim=1))
 
 
-def test_the_old_module_name_still_works():
-    from scattn import inspect as old
-    from scattn import maps
+def test_there_is_one_name_for_the_maps_module():
+    import importlib
 
-    assert old.__all__ == maps.__all__
-    assert all(getattr(old, name) is getattr(maps, name) for name in maps.__all__)
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("scattn.inspect")  # the old alias is gone: scattn.maps is the name

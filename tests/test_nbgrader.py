@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from scattn import grading
+from tools import grading
 
 pytest.importorskip("nbgrader", reason="nbgrader is not installed: `make test-nbgrader` installs and runs it")
 from nbgrader.api import Gradebook  # noqa: E402

@@ -13,8 +13,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from helpers import history  # noqa: E402
 
-from scattn.plots import Table, plot_channel_weights, plot_comparison, plot_history, plot_overlay  # noqa: E402
-from scattn.train import ComparisonTable  # noqa: E402
+from scattn.compare import ComparisonTable  # noqa: E402
+from scattn.plots import plot_channel_weights, plot_comparison, plot_history, plot_overlay  # noqa: E402
+from scattn.table import Table  # noqa: E402
 
 
 def comparison() -> ComparisonTable:

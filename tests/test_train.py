@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import warnings
@@ -13,16 +14,10 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import scattn
-from scattn.train import (
-    CHECKPOINT_NAME,
-    CheckpointError,
-    ComparisonTable,
-    History,
-    compare,
-    evaluate,
-    fit,
-    load_checkpoint,
-)
+from scattn.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
+from scattn.compare import ComparisonTable, compare
+from scattn.runtime import precision
+from scattn.train import History, Recipe, evaluate, fit
 
 
 def blobs(n: int = 96, size: int = 8, seed: int = 0) -> TensorDataset:
@@ -88,7 +83,7 @@ def test_fit_learns_and_records_history():
     train, test = loaders()
     torch.manual_seed(0)
     model = tiny()
-    h = fit(model, train, test, epochs=4, lr=0.1, optimizer="sgd", seed=0, quiet=True)
+    h = fit(model, train, test, epochs=4, recipe=Recipe(lr=0.1, optimizer="sgd"), seed=0, quiet=True)
     assert [r["epoch"] for r in h] == [1, 2, 3, 4]
     assert set(History.COLUMNS) <= set(h.final)
     assert h.final["test_acc"] >= 0.9
@@ -242,7 +237,8 @@ def test_resuming_another_run_names_what_differs(tmp_path, change, field):
     first = fit(tiny(), train, test, epochs=1, seed=0, checkpoint_dir=tmp_path, quiet=True)
     batch_size = change.pop("batch_size", 16)
     train, test = loaders(batch_size=batch_size)
-    kwargs = {"epochs": 1, "seed": 0, "checkpoint_dir": tmp_path, "quiet": True, **change}
+    seed = change.pop("seed", 0)
+    kwargs = {"epochs": 1, "seed": seed, "checkpoint_dir": tmp_path, "quiet": True, "recipe": Recipe(**change)}
     with pytest.raises(CheckpointError, match=re.escape(field)):
         fit(tiny(), train, test, **kwargs)
     fresh = fit(tiny(), train, test, resume=False, **kwargs)  # starts afresh, overwrites
@@ -266,8 +262,8 @@ def test_a_checkpoint_of_other_data_is_refused(tmp_path):
 @pytest.mark.parametrize("schedule,optimizer", [("cosine", "adamw"), ("constant", "sgd")])
 def test_other_schedules_and_optimizers(schedule, optimizer):
     train, test = loaders()
-    h = fit(tiny(), train, test, epochs=2, seed=0, schedule=schedule, optimizer=optimizer,
-            label_smoothing=0.1, quiet=True)
+    h = fit(tiny(), train, test, epochs=2, seed=0, quiet=True,
+            recipe=Recipe(schedule=schedule, optimizer=optimizer, label_smoothing=0.1))
     assert len(h) == 2 and all(math.isfinite(r["train_loss"]) for r in h)
     if schedule == "constant":
         assert h[0]["lr"] == h[1]["lr"] == 0.2  # the SGD default
@@ -288,23 +284,43 @@ def test_amp_and_channels_last_are_skipped_on_cpu():
     train, test = loaders()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        h = fit(tiny(), train, test, epochs=1, device="cpu", amp=True, channels_last=True, quiet=True)
+        h = fit(tiny(), train, test, epochs=1, device=precision("cpu", amp=True, channels_last=True), quiet=True)
     assert len(h) == 1
     assert any("amp=True needs a CUDA device" in str(w.message) for w in caught)
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"epochs": 0}, "epochs must be a positive integer"),
     ({"optimizer": "adam"}, "unknown optimizer 'adam'"),
     ({"schedule": "step"}, "unknown schedule"),
-    ({"label_smoothing": 1.0}, "label_smoothing"),
-    ({"lr": -1.0}, "lr must be a positive finite number"),
-    ({"lr": math.inf}, "lr must be a positive finite number"),
-    ({"grad_clip": 0.0}, "grad_clip must be a positive finite number"),
+    ({"label_smoothing": 1.0}, r"label_smoothing must be a finite number in \[0, 1\), got 1.0"),
+    ({"lr": -1.0}, "lr must be a finite number > 0, got -1.0"),
+    ({"lr": math.inf}, "lr must be a finite number > 0, got inf"),
+    ({"grad_clip": 0.0}, "grad_clip must be a finite number > 0"),
+    ({"warmup": 1.0}, r"warmup \(a share of the steps\) must be a finite number in \(0, 1\)"),
+    ({"momentum": -0.1}, "momentum must be a finite number in"),
+    ({"weight_decay": float("nan")}, "weight_decay must be a finite number >= 0"),
 ])
-def test_bad_arguments_name_what_was_expected(kwargs, match):
-    train, test = loaders()
+def test_a_bad_recipe_names_what_was_expected(kwargs, match):
     with pytest.raises(ValueError, match=match):
+        Recipe(**kwargs)
+
+
+def test_the_recipe_is_one_checked_value_with_the_optimisers_default_lr():
+    assert Recipe().lr == 0.01 and Recipe(optimizer="sgd").lr == 0.2 and Recipe(lr=3).lr == 3.0
+    assert Recipe(optimizer="sgd").settings() == {
+        "optimizer": "sgd", "lr": 0.2, "weight_decay": 5e-4, "momentum": 0.9, "schedule": "onecycle",
+        "warmup": 0.25, "label_smoothing": 0.0, "grad_clip": None}
+    with pytest.raises(dataclasses.FrozenInstanceError):  # frozen: decided once
+        Recipe().lr = 1.0
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    ({"epochs": 0}, ValueError, "epochs must be a positive integer"),
+    ({"recipe": 0.05}, TypeError, r"recipe must be a scattn.train.Recipe, e.g. Recipe\(lr=0.01\), got float"),
+])
+def test_bad_arguments_name_what_was_expected(kwargs, error, match):
+    train, test = loaders()
+    with pytest.raises(error, match=match):
         fit(tiny(), train, test, **{"epochs": 1, "quiet": True, **kwargs})
 
 
@@ -435,7 +451,8 @@ def test_compiled_training_matches_eager_and_checkpoints_the_plain_model(tmp_pat
     h_eager = fit(eager, train, test, epochs=1, seed=0, quiet=True)
     torch.manual_seed(0)
     compiled = tiny("se")
-    h_compiled = fit(compiled, train, test, epochs=1, seed=0, quiet=True, compile=True, checkpoint_dir=tmp_path)
+    h_compiled = fit(compiled, train, test, epochs=1, seed=0, quiet=True, device=precision("cpu", compile=True),
+                     checkpoint_dir=tmp_path)
     assert h_compiled[0]["train_loss"] == pytest.approx(h_eager[0]["train_loss"], rel=1e-4)
     assert h_compiled[0]["test_acc"] == pytest.approx(h_eager[0]["test_acc"], abs=1 / 48)
     saved = load_checkpoint(tmp_path / CHECKPOINT_NAME)["state"]["model"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import check_input, check_positive, hidden_width
+from ..arguments import positive_int
+from .base import check_input, hidden_width
 
 
 class AdditiveSqueezeExcitation(nn.Module):
@@ -28,8 +29,8 @@ class AdditiveSqueezeExcitation(nn.Module):
 
     def __init__(self, channels: int, reduction: int = 16):
         super().__init__()
-        self.channels = channels = check_positive("channels", channels)
-        self.reduction = reduction = check_positive("reduction", reduction)
+        self.channels = channels = positive_int("channels", channels)
+        self.reduction = reduction = positive_int("reduction", reduction)
         hidden = hidden_width(channels, reduction)
         self.fc1 = nn.Linear(channels, hidden)  # W_1
         self.relu = nn.ReLU(inplace=True)  # δ

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import Gate, check_input, check_positive, hidden_width
+from ..arguments import positive_int
+from .base import Gate, check_input, hidden_width
 
 
 class BAM(nn.Module):
@@ -26,9 +27,9 @@ class BAM(nn.Module):
 
     def __init__(self, channels: int, reduction: int = 16, dilation: int = 4):
         super().__init__()
-        self.channels = channels = check_positive("channels", channels)
-        self.reduction = reduction = check_positive("reduction", reduction)
-        self.dilation = dilation = check_positive("dilation", dilation)
+        self.channels = channels = positive_int("channels", channels)
+        self.reduction = reduction = positive_int("reduction", reduction)
+        self.dilation = dilation = positive_int("dilation", dilation)
         hidden = hidden_width(channels, reduction)
         self.channel_mlp = nn.Sequential(
             nn.Linear(channels, hidden),

@@ -14,8 +14,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..arguments import choice, odd_kernel_size, positive_int
-
 
 class Gate(nn.Sigmoid):
     """σ, the last step of every attention map: values in (0, 1).
@@ -27,15 +25,6 @@ class Gate(nn.Sigmoid):
 def hidden_width(channels: int, reduction: int, minimum: int = 1) -> int:
     """Width of a bottleneck MLP: C // r, never below ``minimum`` (C // r is 0 for C < r)."""
     return max(minimum, channels // reduction)
-
-
-# The package's argument checks under the names the attention modules use.
-check_positive = positive_int
-check_choice = choice
-
-
-def check_kernel_size(value, name: str = "kernel_size") -> int:
-    return odd_kernel_size(name, value)
 
 
 def check_input(module: nn.Module, x: torch.Tensor, channels: int | None = None) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import check_choice, check_input, check_positive
+from ..arguments import choice, positive_int
+from .base import check_input
 from .channel import ChannelAttention
 from .spatial import SpatialAttention
 
@@ -41,8 +42,8 @@ class CBAM(nn.Module):
         batch_norm: bool = False,
     ):
         super().__init__()
-        self.channels = channels = check_positive("channels", channels)
-        self.order = check_choice("order", order, ORDERS)
+        self.channels = channels = positive_int("channels", channels)
+        self.order = choice("order", order, ORDERS)
         self.channel = ChannelAttention(channels, reduction, bias=mlp_bias)
         self.spatial = SpatialAttention(kernel_size, batch_norm=batch_norm)
 

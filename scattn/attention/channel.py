@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import Gate, check_input, check_positive, hidden_width
+from ..arguments import positive_int
+from .base import Gate, check_input, hidden_width
 
 
 class ChannelAttention(nn.Module):
@@ -25,8 +26,8 @@ class ChannelAttention(nn.Module):
 
     def __init__(self, channels: int, reduction: int = 16, bias: bool = False):
         super().__init__()
-        self.channels = channels = check_positive("channels", channels)
-        self.reduction = reduction = check_positive("reduction", reduction)
+        self.channels = channels = positive_int("channels", channels)
+        self.reduction = reduction = positive_int("reduction", reduction)
         self.bias = bool(bias)
         hidden = hidden_width(channels, reduction)
         self.mlp = nn.Sequential(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import check_input, check_positive
+from ..arguments import positive_int
+from .base import check_input
 
 
 class ContextConcat(nn.Module):
@@ -29,7 +30,7 @@ class ContextConcat(nn.Module):
 
     def __init__(self, channels: int):
         super().__init__()
-        self.channels = channels = check_positive("channels", channels)
+        self.channels = channels = positive_int("channels", channels)
         self.mix = nn.Conv2d(2 * channels, channels, 1)  # W, b
 
     def attention_map(self, x: torch.Tensor) -> tuple[()]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import Gate, check_input, check_positive, hidden_width
+from ..arguments import positive_int
+from .base import Gate, check_input, hidden_width
 
 
 class CoordinateAttention(nn.Module):
@@ -23,9 +24,9 @@ class CoordinateAttention(nn.Module):
 
     def __init__(self, channels: int, reduction: int = 32, min_hidden: int = 8):
         super().__init__()
-        self.channels = channels = check_positive("channels", channels)
-        self.reduction = reduction = check_positive("reduction", reduction)
-        self.min_hidden = min_hidden = check_positive("min_hidden", min_hidden)
+        self.channels = channels = positive_int("channels", channels)
+        self.reduction = reduction = positive_int("reduction", reduction)
+        self.min_hidden = min_hidden = positive_int("min_hidden", min_hidden)
         hidden = hidden_width(channels, reduction, minimum=min_hidden)
         self.conv1 = nn.Conv2d(channels, hidden, 1)  # F_1
         self.bn1 = nn.BatchNorm2d(hidden)

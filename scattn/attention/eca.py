@@ -7,8 +7,8 @@ import math
 import torch
 from torch import nn
 
-from ..arguments import number, positive_number
-from .base import Gate, check_input, check_kernel_size, check_positive
+from ..arguments import number, odd_kernel_size, positive_int, positive_number
+from .base import Gate, check_input
 
 
 def eca_kernel_size(channels: int, gamma: int = 2, b: int = 1) -> int:
@@ -18,7 +18,7 @@ def eca_kernel_size(channels: int, gamma: int = 2, b: int = 1) -> int:
     C = 64 -> 3, C = 256 -> 5, C = 2048 -> 7. timm also enforces k >= 3; we do not,
     so small C give k = 1 as the formula says.
     """
-    channels = check_positive("channels", channels)
+    channels = positive_int("channels", channels)
     gamma = positive_number("gamma", gamma)
     b = number("b", b)
     t = int(abs(math.log2(channels) + b) / gamma)
@@ -37,10 +37,10 @@ class EfficientChannelAttention(nn.Module):
 
     def __init__(self, channels: int, kernel_size: int | None = None, gamma: int = 2, b: int = 1):
         super().__init__()
-        self.channels = channels = check_positive("channels", channels)
+        self.channels = channels = positive_int("channels", channels)
         if kernel_size is None:
             kernel_size = eca_kernel_size(channels, gamma, b)
-        self.kernel_size = kernel_size = check_kernel_size(kernel_size)
+        self.kernel_size = kernel_size = odd_kernel_size("kernel_size", kernel_size)
         self.conv = nn.Conv1d(1, 1, kernel_size, padding=kernel_size // 2, bias=False)
         self.gate = Gate()
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import Gate, check_choice, check_input, check_positive, hidden_width
+from ..arguments import choice, positive_int
+from .base import Gate, check_input, hidden_width
 
 FUSIONS = ("add", "scale")
 
@@ -37,9 +38,9 @@ class GlobalContext(nn.Module):
 
     def __init__(self, channels: int, reduction: int = 16, fusion: str = "add"):
         super().__init__()
-        self.channels = channels = check_positive("channels", channels)
-        self.reduction = reduction = check_positive("reduction", reduction)
-        self.fusion = check_choice("fusion", fusion, FUSIONS)
+        self.channels = channels = positive_int("channels", channels)
+        self.reduction = reduction = positive_int("reduction", reduction)
+        self.fusion = choice("fusion", fusion, FUSIONS)
         hidden = hidden_width(channels, reduction)
         self.key = nn.Conv2d(channels, 1, 1)  # W_k
         self.transform = nn.Sequential(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import check_input, check_positive
+from ..arguments import positive_int
+from .base import check_input
 
 
 class NonLocalBlock(nn.Module):
@@ -32,9 +33,9 @@ class NonLocalBlock(nn.Module):
 
     def __init__(self, channels: int, inner_channels: int | None = None):
         super().__init__()
-        self.channels = channels = check_positive("channels", channels)
+        self.channels = channels = positive_int("channels", channels)
         inner = max(1, channels // 2) if inner_channels is None else inner_channels
-        self.inner_channels = inner = check_positive("inner_channels", inner)
+        self.inner_channels = inner = positive_int("inner_channels", inner)
         self.theta = nn.Conv2d(channels, inner, 1)  # W_θ: queries
         self.phi = nn.Conv2d(channels, inner, 1)  # W_φ: keys
         self.g = nn.Conv2d(channels, inner, 1)  # W_g: values

@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 from torch import nn
 
+from ..arguments import positive_int
 from .additive import AdditiveSqueezeExcitation
 from .bam import BAM
-from .base import check_positive
 from .cbam import CBAM
 from .channel import ChannelAttention
 from .context import ContextConcat
@@ -76,7 +76,7 @@ def make_attention(name: str | None, channels: int, **kwargs) -> nn.Module:
     CBAM(...)
     """
     factory = _REGISTRY[attention_name(name)]
-    check_positive("channels", channels)
+    positive_int("channels", channels)
     known = set().union(*(_parameters(f) for f in _REGISTRY.values()))
     unknown = set(kwargs) - known
     if unknown:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import Gate, check_choice, check_input, check_positive
+from ..arguments import choice, positive_int
+from .base import Gate, check_input
 from .se import SqueezeExcitation
 
 COMBINES = ("add", "max")
@@ -23,7 +24,7 @@ class SpatialSqueeze(nn.Module):
 
     def __init__(self, channels: int):
         super().__init__()
-        self.channels = channels = check_positive("channels", channels)
+        self.channels = channels = positive_int("channels", channels)
         self.conv = nn.Conv2d(channels, 1, kernel_size=1)  # W_sq
         self.gate = Gate()
 
@@ -61,8 +62,8 @@ class SCSE(nn.Module):
 
     def __init__(self, channels: int, reduction: int = 16, combine: str = "add"):
         super().__init__()
-        self.channels = channels = check_positive("channels", channels)
-        self.combine = check_choice("combine", combine, COMBINES)
+        self.channels = channels = positive_int("channels", channels)
+        self.combine = choice("combine", combine, COMBINES)
         self.cse = SqueezeExcitation(channels, reduction)
         self.sse = SpatialSqueeze(channels)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import Gate, check_input, check_kernel_size
+from ..arguments import odd_kernel_size
+from .base import Gate, check_input
 
 
 class SpatialAttention(nn.Module):
@@ -26,7 +27,7 @@ class SpatialAttention(nn.Module):
 
     def __init__(self, kernel_size: int = 7, batch_norm: bool = False):
         super().__init__()
-        self.kernel_size = kernel_size = check_kernel_size(kernel_size)
+        self.kernel_size = kernel_size = odd_kernel_size("kernel_size", kernel_size)
         self.batch_norm = bool(batch_norm)
         self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=not batch_norm)
         self.bn = nn.BatchNorm2d(1) if batch_norm else nn.Identity()

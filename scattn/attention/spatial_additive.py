@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import check_input, check_kernel_size
+from ..arguments import odd_kernel_size
+from .base import check_input
 
 
 class AdditiveSpatial(nn.Module):
@@ -26,7 +27,7 @@ class AdditiveSpatial(nn.Module):
 
     def __init__(self, kernel_size: int = 7):
         super().__init__()
-        check_kernel_size(kernel_size)
+        odd_kernel_size("kernel_size", kernel_size)
         self.kernel_size = kernel_size
         self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2)
 

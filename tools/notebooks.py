@@ -1,4 +1,9 @@
-"""Notebook authoring, needs the dev extra and is never imported at run time.
+"""Notebook authoring: repository tooling (``make notebooks``, ``make exercises``), not in the wheel.
+
+    python -m tools.notebooks build [--check]   # exercises/ from solutions/
+    python -m tools.notebooks stamp | check     # Colab badges and setup cells
+    python -m tools.notebooks run [PATHS]       # execute notebooks in place
+    python -m tools.notebooks setup-cell        # print the setup cell (make test-colab)
 
 Colab badges and setup cells, exercises built from solutions, notebook runs:
 
@@ -11,7 +16,7 @@ Colab badges and setup cells, exercises built from solutions, notebook runs:
   clears outputs, and tags ``raises-exception`` on every cell that needs unfinished
   code, so a fresh exercise runs cleanly under nbval.
 - Solutions and exercises carry nbgrader's cell metadata, derived from the same markers
-  (:mod:`scattn.grading`), so nbgrader generates and autogrades them as they are.
+  (:mod:`tools.grading`), so nbgrader generates and autogrades them as they are.
 - :func:`run` executes notebooks in place (nbclient) so committed outputs are real.
 """
 
@@ -22,7 +27,6 @@ import json
 import os
 import re
 import time
-from importlib import metadata
 from pathlib import Path
 
 import nbformat
@@ -42,15 +46,14 @@ def repo_url() -> str:
         match = re.search(r'^Repository\s*=\s*"([^"]+)"', pyproject.read_text(), re.MULTILINE)
         if match:
             return match.group(1)
-    for entry in metadata.metadata("scattn").get_all("Project-URL") or []:
-        label, _, url = entry.partition(",")
-        if label.strip() == "Repository":
-            return url.strip()
     raise RuntimeError("no Repository URL in pyproject.toml [project.urls]")
 
 
 def badge_source(path: Path) -> str:
-    rel = Path(path).resolve().relative_to(ROOT).as_posix()
+    """The Open-in-Colab badge of the notebook at ``path`` (its place in the repository: the path
+    under the checkout, or its folder and name for a notebook elsewhere, as a test's)."""
+    path = Path(path).resolve()
+    rel = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else f"{path.parent.name}/{path.name}"
     colab = repo_url().replace("https://github.com/", "https://colab.research.google.com/github/")
     return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
             f"({colab}/blob/main/{rel})")
@@ -288,3 +291,40 @@ def run(paths, timeout: int = 1800, kernel: str = "python3") -> dict[str, float]
         print(f"{path}: {seconds[path.name]:.0f} s ({os.environ.get('SCATTN_PROFILE', 'default')} profile)",
               flush=True)
     return seconds
+
+
+# ---- command line --------------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tools.notebooks", description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=("build", "stamp", "check", "run", "setup-cell"))
+    parser.add_argument("paths", nargs="*", help="notebooks (default: notebooks/, solutions/, exercises/)")
+    parser.add_argument("--check", action="store_true", help="with build: only report stale files, exit 1 if any")
+    args = parser.parse_args(argv)
+    if args.action == "setup-cell":
+        print(setup_source())
+        return 0
+    if args.action == "build":
+        stale = build_exercises(check=args.check)
+        for path in stale:
+            print(f"{'out of date' if args.check else 'wrote'}: {path}")
+        return 1 if (args.check and stale) else 0
+    paths = args.paths or sorted(str(p) for d in ("notebooks", "solutions", "exercises")
+                                 for p in (ROOT / d).glob("*.ipynb"))
+    if args.action == "stamp":
+        for path in stamp(paths):
+            print(f"stamped: {path}")
+        return 0
+    if args.action == "check":
+        problems = drift(paths)
+        print("\n".join(problems) or f"{len(paths)} notebooks: badges and setup cells match")
+        return 1 if problems else 0
+    run([p for p in paths if "exercises" not in Path(p).parts])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

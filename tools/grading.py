@@ -1,9 +1,9 @@
-"""nbgrader cell metadata, derived from the solutions' own markers (dev tooling, like authoring).
+"""nbgrader cell metadata, derived from the solutions' own markers (repository tooling, not in the wheel).
 
 A solution notebook becomes an nbgrader source notebook with no clicking in the "Create
-Assignment" panel: ``scattn course build`` stamps every solution with the metadata below, and
-the exercises generated from it keep it, so a learner's exercise is also a notebook nbgrader
-can autograde.
+Assignment" panel: ``make exercises`` (``python -m tools.notebooks build``) stamps every
+solution with the metadata below, and the exercises generated from it keep it, so a
+learner's exercise is also a notebook nbgrader can autograde.
 
 - a code cell with a ``### BEGIN SOLUTION`` region: autograded answer
   (``solution``), id ``answer-<first name it defines>``;
