@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 
-from . import block, channel, combined, spatial
+from . import block, channel, combined, context, spatial
 from .sketch import Sketch
 
 DIAGRAMS = {
@@ -31,6 +31,10 @@ DIAGRAMS = {
     "scse": combined.scse,
     "bam": combined.bam,
     "coord": combined.coord,
+    "gc": channel.gc,
+    "gc-scale": lambda s: channel.gc(s, fusion="scale"),
+    "nonlocal": context.non_local,
+    "context-concat": context.context_concat,
     "residual": block.residual,
 }
 OPTIONS = {"cbam": {"order"}, "scse": {"combine"}, "residual": {"attention"}}
@@ -61,9 +65,10 @@ def diagram(name: str, **options):
     ``name``: "se", "eca", "channel" and "spatial" (CBAM's two gates), "cbam"
     (``order="channel-spatial"``, "spatial-channel" or "parallel"), "scse"
     (``combine="add"`` or "max"), "bam", "coord", the additive controls "se-add" and
-    "spatial-add", or "residual" (where a module sits in a residual block;
-    ``attention="cbam"`` names it). An unknown name or option is a ValueError
-    listing what exists.
+    "spatial-add", GCNet's global context "gc" (fused by sum) and "gc-scale" (by a
+    gate), "nonlocal", "context-concat" (ParseNet), or "residual" (where a module
+    sits in a residual block; ``attention="cbam"`` names it). An unknown name or
+    option is a ValueError listing what exists.
     """
     _show_in_jupyter()
     return sketch(name, **options).figure

@@ -8,7 +8,8 @@ from .sketch import Sketch
 
 NAMES = {"se": "SE", "se-add": "SE, additive control", "eca": "ECA", "channel": "CBAM's channel gate",
          "spatial": "CBAM's spatial gate", "spatial-add": "spatial, additive control", "cbam": "CBAM",
-         "scse": "scSE", "bam": "BAM", "coord": "coordinate attention"}
+         "scse": "scSE", "bam": "BAM", "coord": "coordinate attention", "gc": "GC block",
+         "gc-scale": "GC, gated", "nonlocal": "non-local", "context-concat": "ParseNet"}
 
 
 def residual(s: Sketch, attention: str = "attention") -> tuple[str, str]:

@@ -84,3 +84,43 @@ def channel(s: Sketch) -> tuple[str, str]:
     s.arrow("F", "prod", label=f"F: {SHAPE}", segment=0)
     s.row(None, None, ["prod", SHAPE, "out"])
     return "CBAM's channel gate: what to look for (Woo et al., ECCV 2018, Sec. 3.1, Eq. 2)", CAPTION
+
+
+def gc(s: Sketch, fusion: str = "add") -> tuple[str, str]:
+    add = fusion == "add"
+    s.box("x", "input", "$x$", "io")
+    s.dot("tap")
+    s.dot("read")
+    s.box("key", "1×1 conv, softmax", "$\\alpha_j = \\mathrm{softmax}_j(W_k x_j)$\n"
+          "C → 1, a weight per position")
+    s.box("pool", "attention pooling", r"$c = \sum_j \alpha_j\, x_j$", "pool")
+    s.box("transform", "transform: conv, LN, ReLU, conv",
+          "$t = W_{v2}\\,\\mathrm{ReLU}(\\mathrm{LN}(W_{v1} c))$\n1×1 convs, C → C/r → C")
+    if add:
+        s.operator("out_op", "sum")
+        s.box("out", "output", r"$z_i = x_i + t$", "io")
+    else:
+        s.box("gate", "gate", r"$\sigma(t)$", "gate")
+        s.operator("out_op", "product")
+        s.box("out", "output", r"$z_i = x_i \otimes \sigma(t)$", "io")
+    y1 = 1.35
+    s.place("x", s.nodes["x"].w / 2, 0)
+    tap_x = s.nodes["x"].w + 0.35
+    s.place("tap", tap_x, 0)
+    branch = ["key", "α: N×1×H×W", "pool", CHANNEL_MAP, "transform"] + ([] if add else [CHANNEL_MAP, "gate"])
+    right = s.row(y1, tap_x + 0.3, branch)
+    s.arrow("tap", "key", via=[(tap_x, y1)])
+    s.place("out_op", right + 0.6, 0)
+    gate_to_product(s, branch[-1], "out_op", 0, ("t: " if add else "σ(t): ") + CHANNEL_MAP)
+    s.place("read", s.nodes["pool"].x, 0)  # the pool weighs x itself
+    s.arrow("read", "pool", label=f"x: {SHAPE}")
+    s.arrow("x", "read", head=False)
+    s.arrow("read", "out_op", label=f"x: {SHAPE}")
+    s.row(None, None, ["out_op", SHAPE, "out"])
+    pool = "α: a learned global pool, where SE averages"
+    if add:
+        return ("Global context block, fusion by sum, the paper's choice (Cao et al., GCNet, ICCV Workshops 2019, "
+                "Fig. 4(d))", f"⊕ (+): element-wise sum, broadcast over H×W: t can shift a channel, not scale it   "
+                f"{pool}")
+    return ("Global context block, fusion by a gate: SE with attention pooling (Cao et al., GCNet, "
+            "ICCV Workshops 2019, Fig. 4(d), scaling fusion)", f"{CAPTION}   {pool}")
