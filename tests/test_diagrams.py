@@ -19,7 +19,8 @@ from scattn.diagrams import DIAGRAMS, diagram, sketch
 NO_DIAGRAM = {"none"}  # the identity: nothing to draw
 CASES = ([(name, {}) for name in DIAGRAMS]
          + [("cbam", {"order": o}) for o in ("channel-spatial", "spatial-channel", "parallel")]
-         + [("scse", {"combine": "max"}), ("residual", {"attention": "cbam"})])
+         + [("scse", {"combine": "max"}), ("residual", {"attention": "cbam"})]
+         + [("residual", {"attention": a}) for a in ("gc", "gc-scale", "nonlocal", "context-concat")])
 
 
 def overlap(a, b, tol=0.005) -> bool:
@@ -103,6 +104,14 @@ def edges(s):
     return {(e.start, e.end) for e in s.edges}
 
 
+def kinds(s):
+    return {n.kind for n in s.nodes.values()}
+
+
+def words(s):
+    return " ".join(t.get_text() for t, _ in s.text_boxes())
+
+
 def test_se_squeezes_excites_and_scales_the_input():
     s = sketch("se")
     assert {("squeeze", "excite"), ("excite", "gate"), ("gate", "out_op"), ("u", "out_op"),
@@ -135,6 +144,24 @@ def test_scse_combines_by_sum_or_max_and_bam_can_amplify():
     assert sketch("scse", combine="max").nodes["join"].kind == "max"
     bam = sketch("bam")
     assert ("gate", "one") in edges(bam) and ("one", "prod") in edges(bam)
+
+
+def test_the_context_blocks_wire_as_their_equations():
+    gc, gc_scale = sketch("gc"), sketch("gc-scale")
+    # α pools x itself; the transformed context is added (gc) or gates x (gc-scale)
+    assert {("key", "pool"), ("read", "pool"), ("pool", "transform"), ("transform", "out_op")} <= edges(gc)
+    assert gc.nodes["out_op"].kind == "sum" and "gate" not in kinds(gc)
+    assert {("transform", "gate"), ("gate", "out_op")} <= edges(gc_scale)
+    assert gc_scale.nodes["out_op"].kind == "product"
+    # the non-local block: f from θ and φ, y = f g, then W_z and BN into the residual sum
+    nl = sketch("nonlocal")
+    assert {("theta", "f"), ("phi", "f"), ("f", "fg"), ("g", "fg"), ("fg", "wz"), ("wz", "sum"),
+            ("x", "sum")} <= edges(nl)
+    assert "N×HW×HW" in words(nl) and not kinds(nl) & {"gate", "product"}
+    # ParseNet: pooled, copied back, concatenated with x, mixed by a 1×1 conv; nothing multiplied
+    pn = sketch("context-concat")
+    assert {("gap", "unpool"), ("unpool", "cat"), ("x", "cat"), ("cat", "conv")} <= edges(pn)
+    assert "N×2C×H×W" in words(pn) and not kinds(pn) & {"gate", "product"}
 
 
 def test_residual_places_the_module_before_the_addition():
