@@ -36,5 +36,5 @@ def residual(s: Sketch, attention: str = "attention") -> tuple[str, str]:
     s.arrow("tap", "add", via=[(s.nodes["tap"].x, y_short), (s.nodes["add"].x, y_short)],
             label="shortcut: identity, or 1×1 conv + BN when the shape changes", segment=1)
     return ("Where the module sits: on the residual branch, after the last BN, before the addition "
-            "(SE, Fig. 3; CBAM, Fig. 3)", "⊕ (+): the addition of the residual block. The module scales the "
-            "residual branch only; the shortcut carries x unscaled.")
+            "(SE, Fig. 3; CBAM, Fig. 3)", "⊕ (+): the addition of the residual block. The module acts on the "
+            "residual branch only; the shortcut carries x unchanged.")
