@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from .arguments import non_negative_int, positive_int
 from .runtime import get_device, model_device, train_mode
 from .table import Table
 
@@ -69,8 +70,7 @@ def latency(
     The median resists the odd slow run (another process, a GC pause).
     """
     shape = _check_shape(input_shape)
-    if repeats < 1 or warmup < 0:
-        raise ValueError(f"repeats must be >= 1 and warmup >= 0, got {repeats} and {warmup}")
+    repeats, warmup = positive_int("repeats", repeats), non_negative_int("warmup", warmup)
     dev = get_device(device)
     model.to(dev)
     x = torch.randn(shape, device=dev)

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as _scipy
 
+from .arguments import integer, non_negative_int, number, positive_number
+
 
 def _values(name: str, values) -> np.ndarray:
     a = np.asarray(values, dtype=np.float64)
@@ -144,9 +146,7 @@ class Rate:
 
 def rate(k: int, n: int, level: float = 0.95) -> Rate:
     """``k`` of ``n`` (seeds on which the cue was found, say) with Wilson's interval at ``level``."""
-    for name, v in (("k", k), ("n", n)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
+    k, n = non_negative_int("k", k), non_negative_int("n", n)
     if n == 0 or k > n:
         raise ValueError(f"rate needs 0 <= k <= n and n >= 1, got k = {k}, n = {n}")
     _check_level(level)
@@ -181,8 +181,7 @@ def holm(pvalues: Sequence[float]) -> list[float]:
 
 
 def _check_level(level) -> None:
-    if not (isinstance(level, (int, float, np.floating)) and 0 < level < 1):
-        raise ValueError(f"level must be a number in (0, 1), e.g. 0.95, got {level!r}")
+    number("level (e.g. 0.95)", level, low=0.0, high=1.0, low_open=True, high_open=True)
 
 
 @dataclass(frozen=True)
@@ -230,8 +229,7 @@ def power(effect: float, sd: float, n: int, alpha: float = 0.05) -> float:
     distribution with n − 1 degrees of freedom and noncentrality (effect / sd) √n.
     """
     _check_effect(effect, sd, alpha)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an integer >= 2 (a t-test needs two seeds), got {n!r}")
+    n = integer("n (a t-test needs two seeds)", n, minimum=2)
     df = n - 1
     critical = _scipy.t.ppf(1 - alpha / 2, df)
     nc = effect / sd * math.sqrt(n)
@@ -247,8 +245,7 @@ def seeds_needed(effect: float, sd: float, alpha: float = 0.05, target: float = 
     for few seeds the t distribution's heavier tails need a seed or two more.
     """
     _check_effect(effect, sd, alpha)
-    if not 0 < target < 1:
-        raise ValueError(f"target power must be in (0, 1), got {target!r}")
+    number("target power", target, low=0.0, high=1.0, low_open=True, high_open=True)
     z = _scipy.norm.ppf(1 - alpha / 2) + _scipy.norm.ppf(target)
     n = max(2, math.floor((z * sd / effect) ** 2))  # the normal approximation: a lower bound
     while power(effect, sd, n, alpha) < target:
@@ -259,12 +256,9 @@ def seeds_needed(effect: float, sd: float, alpha: float = 0.05, target: float = 
 
 
 def _check_effect(effect, sd, alpha) -> None:
-    if not (isinstance(effect, (int, float, np.floating)) and math.isfinite(effect) and effect > 0):
-        raise ValueError(f"effect must be a positive number (the difference to detect), got {effect!r}")
-    if not (isinstance(sd, (int, float, np.floating)) and math.isfinite(sd) and sd > 0):
-        raise ValueError(f"sd must be a positive number (the spread of per-seed differences), got {sd!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    positive_number("effect (the difference to detect)", effect)
+    positive_number("sd (the spread of per-seed differences)", sd)
+    number("alpha", alpha, low=0.0, high=1.0, low_open=True, high_open=True)
 
 
 __all__ = ["McNemar", "Paired", "Rate", "holm", "mcnemar", "paired", "power", "rate", "seeds_needed"]

@@ -248,6 +248,9 @@ def test_unknown_attention_lists_valid_names_and_suggests():
 def test_registry_is_case_and_underscore_tolerant():
     assert isinstance(scattn.make_attention("CBAM", 16), scattn.CBAM)
     assert isinstance(scattn.make_attention("Se", 16), scattn.SqueezeExcitation)
+    assert isinstance(scattn.make_attention("se_add", 16), scattn.AdditiveSqueezeExcitation)
+    assert scattn.make_attention(" GC_Scale ", 16).fusion == "scale"
+    assert scattn.attention.attention_name("context_concat") == "context-concat"
 
 
 def test_rejects_non_tensor():
@@ -346,3 +349,16 @@ def test_additive_control_by_hand():
     # z = (1, 0); h = ReLU(1 - 0 + 0.5) = 1.5; b = (2 · 1.5 + 0, -3 · 1.5 + 1) = (3, -3.5)
     expected = x + torch.tensor([3.0, -3.5]).view(1, 2, 1, 1)
     torch.testing.assert_close(add(x), expected)
+
+
+def test_context_concat_by_hand():
+    """W [x; g] + b = W_x x + W_g g + b, with g the image's mean feature at every position."""
+    module = scattn.ContextConcat(3)
+    x = torch.randn(2, 3, 4, 5)
+    w = module.mix.weight[:, :, 0, 0]  # (C, 2C)
+    w_x, w_g = w[:, :3], w[:, 3:]
+    g = x.mean(dim=(2, 3))  # (N, C)
+    expected = (torch.einsum("oc,nchw->nohw", w_x, x) + (g @ w_g.T)[:, :, None, None]
+                + module.mix.bias[None, :, None, None])
+    torch.testing.assert_close(module(x), expected)
+    assert module.attention_map(x) == ()

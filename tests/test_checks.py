@@ -241,7 +241,7 @@ def test_accuracy_check_reports_and_returns_the_accuracy(capsys):
     assert "test accuracy 75.0%" in capsys.readouterr().out
     with pytest.raises(AssertionError, match="75.0% < 80%"):
         checks.accuracy(_Constant(0), loader, 0.8)
-    with pytest.raises(ValueError, match=r"target must be an accuracy in \(0, 1\]"):
+    with pytest.raises(ValueError, match=r"target \(an accuracy, e.g. 0.93\) must be a finite number in \(0, 1\]"):
         checks.accuracy(_Constant(0), loader, 93)
 
 

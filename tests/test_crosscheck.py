@@ -20,6 +20,33 @@ import scattn
 TOL = 1e-6
 SHAPES = [(2, 32, 9, 7), (3, 64, 8, 8), (1, 5, 1, 1)]
 
+# Every registered mechanism is cross-checked here against an independent implementation (the
+# test that does it), or says why it has no peer and where it is checked instead. The
+# completeness test (tests/test_completeness.py) holds the registry to this table.
+CROSS_CHECKS = {
+    "se": "test_squeeze_excitation_matches_torchvision",
+    "eca": "test_eca_matches_timm",
+    "channel": "test_channel_attention_matches_timm",
+    "spatial": "test_spatial_attention_matches_timm",
+    "cbam": "test_cbam_matches_timm",
+    "coord": "test_coordinate_attention_matches_timm",
+    "gc": "test_global_context_matches_timm",
+    "gc-scale": "test_global_context_matches_timm",
+    "nonlocal": "test_non_local_block_matches_timm",
+}
+NO_PEER = {
+    "scse": "neither timm nor torchvision has scSE; its equation x·σ(cSE) + x·σ(sSE) is checked in "
+            "test_attention.py (test_scse_combine_modes, test_shape_maps_and_gates)",
+    "bam": "neither timm nor torchvision has BAM; F ⊗ (1 + M) is checked in test_attention.py "
+           "(test_shape_maps_and_gates) and its dilated branch in test_bam_spatial_branch_is_dilated",
+    "se-add": "the course's own control; checked against SE with SE's weights copied "
+              "(test_attention.py, test_additive_control_has_ses_parameters_and_adds_its_context)",
+    "spatial-add": "the course's own control; checked against the spatial gate with its weights copied "
+                   "(test_spatial_additive.py: test_adds_what_the_gate_would_squash, test_formula_by_hand)",
+    "context-concat": "neither timm nor torchvision has ParseNet's global context; W[x; g] = W_x x + W_g g is "
+                      "checked by hand in test_attention.py (test_context_concat_by_hand)",
+}
+
 
 def assert_same_function(ours: nn.Module, theirs: nn.Module, shape) -> None:
     """Same outputs and same input gradients, max abs difference <= 1e-6."""

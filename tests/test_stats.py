@@ -98,11 +98,11 @@ def test_more_spread_needs_more_seeds():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [(dict(effect=0, sd=1), "effect must be a positive number"),
-     (dict(effect=1, sd=0), "sd must be a positive number"),
-     (dict(effect=1, sd=float("nan")), "sd must be a positive number"),
-     (dict(effect=1, sd=1, alpha=1.5), r"alpha must be in \(0, 1\)"),
-     (dict(effect=1, sd=1, target=1.0), r"target power must be in \(0, 1\)")],
+    [(dict(effect=0, sd=1), r"effect \(the difference to detect\) must be a finite number > 0"),
+     (dict(effect=1, sd=0), r"sd \(the spread of per-seed differences\) must be a finite number > 0"),
+     (dict(effect=1, sd=float("nan")), "sd .* must be a finite number > 0, got nan"),
+     (dict(effect=1, sd=1, alpha=1.5), r"alpha must be a finite number in \(0, 1\)"),
+     (dict(effect=1, sd=1, target=1.0), r"target power must be a finite number in \(0, 1\)")],
 )
 def test_seeds_needed_rejects_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -110,7 +110,7 @@ def test_seeds_needed_rejects_bad_input(kwargs, match):
 
 
 def test_power_needs_two_seeds():
-    with pytest.raises(ValueError, match="n must be an integer >= 2"):
+    with pytest.raises(ValueError, match=r"n \(a t-test needs two seeds\) must be an integer >= 2"):
         power(1.0, 1.0, 1)
 
 

@@ -54,9 +54,9 @@ def _parameters(factory: Callable[..., nn.Module]) -> set[str]:
 
 
 def attention_name(name: str | None) -> str:
-    """The registry's key for ``name`` ("CBAM", " se " and None -> "cbam", "se", "none"),
-    or a ValueError listing the names (with the closest one when there is one)."""
-    key = "none" if name is None else str(name).strip().lower()
+    """The registry's key for ``name`` ("CBAM", " se ", "se_add" and None -> "cbam", "se",
+    "se-add", "none"), or a ValueError listing the names (with the closest one when there is one)."""
+    key = "none" if name is None else str(name).strip().lower().replace("_", "-")
     if key not in _REGISTRY:
         close = difflib.get_close_matches(key, _REGISTRY, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..arguments import number
 from .learner import call
 from .report import Mistake, Report
 
@@ -13,8 +14,7 @@ def accuracy(model: nn.Module, loader, target: float, device=None) -> float:
     __tracebackhide__ = True
     from ..train import evaluate
 
-    if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 < target <= 1:
-        raise ValueError(f"target must be an accuracy in (0, 1], e.g. 0.93, got {target!r}")
+    target = number("target (an accuracy, e.g. 0.93)", target, low=0.0, high=1.0, low_open=True)
     report = Report(f"Accuracy on the test set: at least {target:.0%}")
     result = {}
 
