@@ -1,17 +1,25 @@
 """Claims: every sentence of the course that states a measured outcome is checked by the run.
 
-A notebook that says "SE beats the plain network on every seed" follows the
-sentence with the check that backs it::
+A notebook that says "SE found the cue on most seeds" follows the sentence with the check
+that backs it::
 
     from scattn.course import claim
-    claim(all(d > 0 for d in diffs), "SE beats the plain network on every seed")
+    claim(found.share > 0.5, "SE finds the cue on most of the recorded seeds")        # recorded runs
+    claim(acc["none"] < 0.6, "the plain network stays below 60%", live=True)        # trained here
 
-which prints ``claim ✓ SE beats ...`` or ``claim ✗ SE beats ...``. A claim never
-raises: a learner's run on other hardware may legitimately differ, and the line
-says so. The committed outputs are what the text describes; a test fails when one
-of them holds ``claim ✗`` (the text or the experiment is then wrong, never the
-check). In the smoke profile (CI, a few steps of training) claims are reported,
-not enforced: the numbers there say nothing.
+A claim prints one line and never raises (a learner's run on other hardware may
+legitimately differ, and the line says so):
+
+- ``claim ✓ S`` / ``claim ✗ S  [the text or the experiment is wrong]``: a claim whose
+  inputs are fixed (recorded runs, tensors from a fixed seed). Its verdict is the same in
+  every profile, so CI (the smoke profile) compares it with the committed run: a flip
+  fails ``make test``.
+- ``claim ✓ S  [this run]`` / ``claim ✗ S  [this run: ...]`` with ``live=True``: a claim
+  about what this notebook run trained. In the smoke profile, which trains for a few steps,
+  it says plainly that it checks nothing there (``claim – S  [this run: ...]``).
+
+Every notebook is run in the cpu and the gpu profile; the claims ledger (``docs/claims.json``,
+``python -m tools.claims``) keeps each claim's verdict per profile, and a test fails on a ✗.
 """
 
 from __future__ import annotations
@@ -20,28 +28,29 @@ import json
 import os
 from pathlib import Path
 
-PASS, FAIL = "claim ✓", "claim ✗"
+PASS, FAIL, UNCHECKED = "claim ✓", "claim ✗", "claim –"
+THIS_RUN = "this run"
 
 
-def claim(condition, statement: str) -> bool:
-    """Print ``claim ✓ statement`` when ``condition`` holds, ``claim ✗ statement`` when not.
+def claim(condition, statement: str, *, live: bool = False) -> bool:
+    """Print the verdict of ``condition`` on ``statement``; return it as a bool.
 
-    Returns the verdict as a bool. ``condition`` may be anything with a truth
-    value (a bool, a NumPy bool, a 0-d tensor).
+    ``condition`` may be anything with a truth value (a bool, a NumPy bool, a 0-d
+    tensor). ``live=True`` marks a claim about training done in this run (the verdict
+    may differ on other hardware, and the smoke profile cannot check it); leave it
+    False when the inputs are fixed (recorded runs, fixed tensors).
     """
     if not isinstance(statement, str) or not statement.strip():
         raise ValueError("claim needs the statement it checks, as a non-empty string")
     ok = bool(condition)
-    line = f"{PASS if ok else FAIL} {statement}"
-    if not ok:
-        if os.environ.get("SCATTN_PROFILE") == "smoke":
-            line += "  [smoke profile: a few steps of training; reported, not enforced]"
-        else:
-            line += "  [this run differs from the one the text describes]"
-    print(line)
+    if live and os.environ.get("SCATTN_PROFILE") == "smoke":
+        print(f"{UNCHECKED} {statement}  [{THIS_RUN}: the smoke profile trains too little to check it]")
+    elif live:
+        note = THIS_RUN if ok else f"{THIS_RUN}: it differs from the run the text describes"
+        print(f"{PASS if ok else FAIL} {statement}  [{note}]")
+    else:
+        print(f"{PASS} {statement}" if ok else f"{FAIL} {statement}  [the text or the experiment is wrong]")
     return ok
-
-
 
 
 RECORDED = Path(__file__).resolve().parent / "recorded"
@@ -50,10 +59,11 @@ RECORDED = Path(__file__).resolve().parent / "recorded"
 def recorded(name: str) -> dict:
     """A recorded experiment shipped with the package: ``scattn/recorded/NAME.json``.
 
-    Experiments that take longer than a notebook's time budget (``benchmarks/
-    when_attention_pays.py``, ``benchmarks/spatial_selection.py``) write their runs as
-    JSON, with the command that made them under ``"argv"``. Notebooks read them from
-    here, so an installed copy (Colab) has them too.
+    Experiments that take longer than a notebook's time budget
+    (``benchmarks/when_attention_pays.py``) write their runs as JSON, after the
+    provenance the run wrote itself (command, scattn version, git commit, date,
+    machine, torch version, threads). Notebooks read them from here, so an installed
+    copy (Colab) has them too.
     """
     path = RECORDED / f"{name}.json"
     if not path.is_file():
@@ -62,4 +72,4 @@ def recorded(name: str) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-__all__ = ["FAIL", "PASS", "RECORDED", "claim", "recorded"]
+__all__ = ["FAIL", "PASS", "RECORDED", "THIS_RUN", "UNCHECKED", "claim", "recorded"]
