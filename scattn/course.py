@@ -72,4 +72,35 @@ def recorded(name: str) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-__all__ = ["FAIL", "PASS", "RECORDED", "THIS_RUN", "UNCHECKED", "claim", "recorded"]
+def recorded_runs(*patterns: str) -> list[dict]:
+    """Every run of the recorded experiments whose names match ``patterns`` (globs such as
+    ``"colour_cue_core_*"``), in file order, each a dict with the file's ``task``, ``sizes`` and
+    ``options`` merged in and two keys added: ``label`` (the variant, with its options when the
+    file set any: ``"se (reduction 8)"``) and ``final`` (the last epoch's test accuracy).
+    A pattern that matches no file is a ValueError naming the files there are."""
+    runs = []
+    for pattern in patterns:
+        paths = sorted(RECORDED.glob(f"{pattern}.json"))
+        if not paths:
+            known = sorted(p.stem for p in RECORDED.glob("*.json"))
+            raise ValueError(f"no recorded experiment matches {pattern!r}; there are {', '.join(known) or '(none)'}")
+        for path in paths:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            options = record.get("options", {})
+            suffix = ", ".join(f"{k} {','.join(map(str, v)) if isinstance(v, list) else v}" for k, v in options.items())
+            for run in record["runs"]:
+                runs.append({**run, "task": record["task"], "sizes": record["sizes"], "options": options,
+                             "file": path.stem, "final": run["history"][-1]["test_acc"],
+                             "label": f"{run['variant']} ({suffix})" if suffix else run["variant"]})
+    return runs
+
+
+def by_label(runs: list[dict], key: str = "final") -> dict[str, dict[int, object]]:
+    """``{label: {seed: run[key]}}``: per variant, one value per seed (pair them by seed)."""
+    table: dict[str, dict[int, object]] = {}
+    for run in runs:
+        table.setdefault(run["label"], {})[run["seed"]] = run[key]
+    return table
+
+
+__all__ = ["FAIL", "PASS", "RECORDED", "THIS_RUN", "UNCHECKED", "by_label", "claim", "recorded", "recorded_runs"]

@@ -136,3 +136,22 @@ def test_the_ledger_check_sees_a_failed_a_stale_and_a_missing_run(tmp_path):
     assert len(ledger.problems([path], good)) == 2  # both runs are stale now
     assert ledger.problems([path], {}) == [f"notebooks/99_probe.ipynb: no {p} run in the ledger"
                                            for p in ledger.PROFILES]
+
+
+def test_recorded_runs_merge_files_label_options_and_pair_by_seed(tmp_path, monkeypatch):
+    import scattn.course as course
+
+    def record(options, runs):
+        return {"provenance": {}, "task": "colour-cue", "sizes": {"epochs": 2}, "options": options,
+                "runs": [{"variant": v, "seed": s, "history": [{"test_acc": 0.1}, {"test_acc": a}]}
+                         for v, s, a in runs]}
+
+    (tmp_path / "cue_a.json").write_text(json.dumps(record({}, [("none", 1, 0.5), ("se", 1, 0.9)])))
+    (tmp_path / "cue_b.json").write_text(json.dumps(record({}, [("none", 2, 0.52), ("se", 2, 0.51)])))
+    (tmp_path / "cue_r8.json").write_text(json.dumps(record({"reduction": 8}, [("se", 1, 0.95)])))
+    monkeypatch.setattr(course, "RECORDED", tmp_path)
+    runs = course.recorded_runs("cue_?", "cue_r8")
+    assert [r["label"] for r in runs] == ["none", "se", "none", "se", "se (reduction 8)"]
+    assert course.by_label(runs) == {"none": {1: 0.5, 2: 0.52}, "se": {1: 0.9, 2: 0.51}, "se (reduction 8)": {1: 0.95}}
+    with pytest.raises(ValueError, match="no recorded experiment matches 'power_\\*'; there are cue_a"):
+        course.recorded_runs("power_*")
