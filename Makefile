@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.scattn-installed
 
-.PHONY: install lab site test test-fast test-browser test-nbgrader test-colab notebooks exercises bench clean
+.PHONY: install lab site test test-fast test-browser test-nbgrader test-colab notebooks exercises zh bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -83,8 +83,14 @@ test-colab: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m tools.notebooks run
 
-# Regenerate exercises/ from solutions/.
+# Regenerate exercises/ from solutions/ (and zh/exercises/ from zh/solutions/).
 exercises: $(STAMP)
+	$(BIN)/python -m tools.notebooks build
+
+# The Chinese edition: zh/notebooks and zh/solutions from the English ones and translations/zh/,
+# then zh/exercises from zh/solutions (tools/translate.py says how it stays in step).
+zh: $(STAMP)
+	$(BIN)/python -m tools.translate build
 	$(BIN)/python -m tools.notebooks build
 
 bench: $(STAMP)

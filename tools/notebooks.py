@@ -67,9 +67,18 @@ def package_version() -> str:
     return match.group(1)
 
 
-def setup_source() -> str:
+def language_of(path: Path) -> str:
+    """"zh" for the Chinese edition (under zh/), else "en"."""
+    path = Path(path).resolve()
+    parts = path.relative_to(ROOT).parts if path.is_relative_to(ROOT) else path.parts[-3:]
+    return "zh" if parts and parts[0] == "zh" else "en"
+
+
+def setup_source(language: str = "en") -> str:
     """The setup cell: install scattn where it is missing, without a restart and without hiding
-    a failure; warn about a stale install; then ``scattn.setup()``."""
+    a failure; warn about a stale install; then ``scattn.setup()``. The Chinese edition's differs
+    in one argument only, ``scattn.setup(language="zh")``: the exercise checks then speak Chinese."""
+    call = 'scattn.setup(language="zh")' if language == "zh" else "scattn.setup()"
     return f'''# NBVAL_IGNORE_OUTPUT
 # (the device and the profile differ between runs.)
 # Setup, the same in every notebook. Where scattn is missing (Colab), pip installs it
@@ -100,7 +109,7 @@ def _version(v):
 if _version(scattn.__version__) < _version(WRITTEN_FOR):
     print(f"warning: scattn {{scattn.__version__}} is installed but this notebook expects "
           f"{{WRITTEN_FOR}}: pip install --upgrade {{SOURCE}}, then restart the runtime")
-cfg = scattn.setup()  # device, profile (SCATTN_PROFILE=smoke|cpu|gpu), seeds
+cfg = {call}  # device, profile (SCATTN_PROFILE=smoke|cpu|gpu), seeds
 print(cfg)'''
 
 
@@ -124,7 +133,7 @@ def stamp_notebook(nb, path: Path) -> bool:
     else:
         nb.cells.insert(0, badge)
     for i in _tagged(nb, SETUP_TAG):
-        nb.cells[i].source = setup_source()
+        nb.cells[i].source = setup_source(language_of(path))
     return json.dumps(nb, sort_keys=True) != before
 
 
@@ -136,7 +145,7 @@ def drift(paths) -> list[str]:
         badges, setups = _tagged(nb, BADGE_TAG), _tagged(nb, SETUP_TAG)
         if badges != [0] or nb.cells[0].source != badge_source(path):
             problems.append(f"{path}: the first cell is not the generated Colab badge")
-        if len(setups) != 1 or nb.cells[setups[0]].source != setup_source():
+        if len(setups) != 1 or nb.cells[setups[0]].source != setup_source(language_of(path)):
             problems.append(f"{path}: no setup cell, or it differs from the generated one")
         if nb.metadata.get("kernelspec") != KERNELSPEC:
             problems.append(f"{path}: kernelspec is not ipykernel's default {KERNELSPEC}")
@@ -309,10 +318,13 @@ def main(argv=None) -> int:
         return 0
     if args.action == "build":
         stale = build_exercises(check=args.check)
+        if (ROOT / "zh" / "solutions").exists():  # the Chinese edition's exercises, the same way
+            stale += build_exercises(ROOT / "zh" / "solutions", ROOT / "zh" / "exercises", check=args.check)
         for path in stale:
             print(f"{'out of date' if args.check else 'wrote'}: {path}")
         return 1 if (args.check and stale) else 0
-    paths = args.paths or sorted(str(p) for d in ("notebooks", "solutions", "exercises")
+    paths = args.paths or sorted(str(p) for d in ("notebooks", "solutions", "exercises", "zh/notebooks",
+                                                  "zh/solutions", "zh/exercises")
                                  for p in (ROOT / d).glob("*.ipynb"))
     if args.action == "stamp":
         for path in stamp(paths):
