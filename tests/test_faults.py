@@ -10,12 +10,16 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
+from scattn import data
 from scattn.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
+from scattn.data import cache
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -196,3 +200,88 @@ def test_a_malicious_checkpoint_is_refused_without_running_its_code(tmp_path, fm
     with pytest.raises(CheckpointError):
         fit(model, loader, epochs=1, checkpoint_dir=path.parent, quiet=True)
     assert not marker.exists()
+
+
+# ----------------------------------------------------------------------------- damaged cache files
+
+
+def set_zip_version(path: Path, version: int = 210) -> None:
+    """Write ``version`` (210: 21.0) into the first member's "version needed to extract"."""
+    raw = bytearray(path.read_bytes())
+    raw[raw.index(b"PK\x01\x02") + 6] = version  # the central directory's first entry
+    path.write_bytes(bytes(raw))
+
+
+GENERATORS = {
+    "digits": lambda root: data.cluttered_digits("train", 24, canvas_size=32, digit_size=14, n_distractors=2,
+                                                 distractor_size=6, root=root),
+    "colour-cue": lambda root: data.colour_cue_digits("train", 24, canvas_size=32, cue_height=3, cue_gap=4,
+                                                      root=root),
+    "spotlight": lambda root: data.spotlight_digits("train", 24, root=root),
+}
+
+
+@pytest.mark.parametrize("task", GENERATORS)
+def test_a_cache_file_with_a_damaged_zip_header_is_rebuilt_with_a_warning(tmp_path, task):
+    make = GENERATORS[task]
+    first = make(tmp_path)
+    (path,) = (p for p in tmp_path.rglob("*.npz"))
+    set_zip_version(path)
+    with pytest.raises(NotImplementedError, match="zip file version 21.0"):  # the fault the issue found
+        np.load(path)["images"]
+    with pytest.warns(UserWarning, match=r"could not be read \(NotImplementedError: zip file version 21.0"):
+        again = make(tmp_path)
+    assert torch.equal(again.images, first.images) and torch.equal(again.labels, first.labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # rebuilt: it reads back without a word
+        assert torch.equal(make(tmp_path).images, first.images)
+
+
+SPEC = {"a": ((3,), np.int64), "b": ((2, 2), np.uint8)}
+
+
+def small_cache(tmp_path) -> tuple[Path, dict]:
+    arrays = {"a": np.arange(3), "b": np.ones((2, 2), np.uint8)}
+    path = tmp_path / "small.npz"
+    cache.save(path, arrays, {"k": 1})
+    return path, arrays
+
+
+def test_every_single_byte_damage_reads_back_right_or_is_rebuilt(tmp_path):
+    """Flip each byte of a cache file in turn: load() gives the right arrays or None with a warning, never raises."""
+    path, arrays = small_cache(tmp_path)
+    raw = path.read_bytes()
+    outcomes = set()
+    for i in range(len(raw)):
+        damaged = bytearray(raw)
+        damaged[i] ^= 0xFF
+        path.write_bytes(bytes(damaged))
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            got = cache.load(path, SPEC, {"k": 1})
+        if got is None:
+            assert len(said) == 1 and "rebuilding it" in str(said[0].message), (i, said)
+        else:  # a byte the reader never looks at (a timestamp, say): the arrays are still right
+            assert got.keys() == arrays.keys() and all(np.array_equal(got[k], arrays[k]) for k in arrays), i
+        outcomes.add(got is None)
+    assert outcomes == {True, False}
+
+
+@pytest.mark.parametrize("error", [NotImplementedError("zip file version 21.0"), RuntimeError("odd"),
+                                   MemoryError(), UnicodeDecodeError("utf-8", b"\xff", 0, 1, "bad"),
+                                   TypeError("odd"), AttributeError("odd"), PermissionError(13, "denied")])
+def test_any_failure_to_read_a_cache_file_means_rebuild_it(tmp_path, monkeypatch, error):
+    path, arrays = small_cache(tmp_path)
+
+    def fail(*args, **kwargs):
+        raise error
+
+    def build():
+        builds.append(1)
+        return arrays
+
+    monkeypatch.setattr(cache.np, "load", fail)
+    builds = []
+    with pytest.warns(UserWarning, match=rf"{path.name} could not be read \({type(error).__name__}"):
+        assert cache.cached(path, SPEC, build, {"k": 1}) is arrays
+    assert builds == [1]
