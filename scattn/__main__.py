@@ -200,6 +200,7 @@ def _write_json(path: str | None, payload, argv: list[str]) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from .checkpoint import CHECKPOINT_NAME, kept_on_disk
     from .runtime import seed_everything
     from .train import fit
 
@@ -216,9 +217,10 @@ def _train(args: argparse.Namespace) -> int:
     _write_json(args.json, {"task": plan.task.name, "attention": args.attention, **plan.attention_kwargs,
                             "seed": args.seed, "rows": history.rows, "interrupted": history.interrupted},
                 args.argv)
-    if history.interrupted:
-        kept = (f"{args.checkpoint_dir} keeps epoch {len(history)}: run the same command to resume"
-                if args.checkpoint_dir and len(history) else "no checkpoint was saved")
+    if history.interrupted:  # what is kept, read from the disk
+        kept = (kept_on_disk(Path(args.checkpoint_dir).expanduser() / CHECKPOINT_NAME,
+                             "run the same command to resume")
+                if args.checkpoint_dir else "no checkpoint was saved (no --checkpoint-dir)")
         print(f"scattn train: interrupted; {kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
     last = history.final

@@ -32,7 +32,15 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import distributed
-from .checkpoint import CHECKPOINT_NAME, Checkpoint, CheckpointError, load_checkpoint, run_identity, save_checkpoint
+from .checkpoint import (
+    CHECKPOINT_NAME,
+    Checkpoint,
+    CheckpointError,
+    kept_on_disk,
+    load_checkpoint,
+    run_identity,
+    save_checkpoint,
+)
 from .checkpoint import loader_generators as _loader_generators
 from .runtime import Precision, check_seed, choose_profile, precision, seed_everything, train_mode
 from .table import Table
@@ -358,7 +366,7 @@ def fit(
     finally:
         bar.close()
     if history.interrupted and ranks.main:  # said even when quiet: what is on disk matters
-        print(f"interrupted during epoch {epoch + 1}/{epochs}{_kept(checkpoint, len(history))}")
+        print(f"interrupted during epoch {epoch + 1}/{epochs}{_kept(checkpoint)}")
     return history
 
 
@@ -376,13 +384,9 @@ def _resume(checkpoint: Checkpoint, epochs: int, ranks: distributed.Ranks) -> li
     return rows
 
 
-def _kept(checkpoint: Checkpoint | None, epochs_done: int) -> str:
-    """What an interrupted run left on disk, said plainly."""
-    if checkpoint is None:
-        return ""
-    if epochs_done == 0:
-        return "; no epoch had finished, so nothing was saved"
-    return f"; {checkpoint.path} keeps epoch {epochs_done}: run fit again to resume"
+def _kept(checkpoint: Checkpoint | None) -> str:
+    """What an interrupted run left on disk, read from the disk."""
+    return "" if checkpoint is None else "; " + kept_on_disk(checkpoint.path, "run fit again to resume")
 
 
 def __getattr__(name: str):

@@ -18,7 +18,14 @@ import pytest
 import torch
 
 from scattn import data
-from scattn.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
+from scattn.checkpoint import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_NAME,
+    CheckpointError,
+    kept_on_disk,
+    load_checkpoint,
+    save_checkpoint,
+)
 from scattn.data import cache
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,6 +151,64 @@ def test_ctrl_c_keeps_the_last_epoch_exits_130_and_the_run_resumes(tmp_path):
     done = subprocess.run([sys.executable, "-m", "scattn", *argv], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert f"{kept} epoch(s) done, resuming at epoch {kept + 1}/6" in done.stdout
+
+
+@pytest.mark.parametrize("writing", [1, 2])
+def test_ctrl_c_while_a_checkpoint_is_written_says_only_what_is_on_disk(tmp_path, writing):
+    """Ctrl-C halfway through writing epoch ``writing``'s checkpoint: the file keeps epoch
+    ``writing - 1`` (or does not exist), and both messages (fit's and the CLI's) say so."""
+    script = textwrap.dedent("""
+        import signal, sys, time
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (see above)
+        import scattn.checkpoint as ck
+        from scattn.__main__ import main
+        real_save, slow = ck.torch.save, int(sys.argv[1])
+        def save(state, f):
+            real_save(state, f)
+            if state["epoch"] == slow:  # the temporary file is written, not yet renamed: Ctrl-C here
+                print("WRITING", slow, flush=True)
+                time.sleep(60)
+        ck.torch.save = save
+        sys.exit(main(sys.argv[2:]))
+    """)
+    ckpt = tmp_path / "ckpt"
+    argv = ["train", "--attention", "se", "--n-train", "64", "--n-test", "32", "--batch-size", "32",
+            "--epochs", "4", "--quiet", "--device", "cpu", "--checkpoint-dir", str(ckpt)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SCATTN_PROFILE": "smoke", "SCATTN_DATA": str(tmp_path / "data")}
+    proc = subprocess.Popen([sys.executable, "-c", script, str(writing), *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for line in proc.stdout:
+            if line.startswith("WRITING"):
+                break
+        else:
+            pytest.fail(f"the run ended before writing epoch {writing}: {proc.communicate()}")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    fit_says = next(line for line in out.splitlines() if line.startswith("interrupted during epoch"))
+    cli_says = err.strip().splitlines()[-1]
+    assert cli_says.startswith("scattn train: interrupted; ")
+    if writing == 1:
+        assert not (ckpt / CHECKPOINT_NAME).exists()
+        for said in (fit_says, cli_says):
+            assert "keeps epoch" not in said and "nothing was saved" in said, said
+    else:
+        assert load_checkpoint(ckpt / CHECKPOINT_NAME)["epoch"] == writing - 1
+        for said in (fit_says, cli_says):
+            assert f"keeps epoch {writing - 1}:" in said, said
+    assert list(ckpt.glob(".*.tmp")) == []  # the half-written temporary was removed
+
+
+def test_what_a_checkpoint_keeps_is_read_from_the_file(tmp_path):
+    path = tmp_path / CHECKPOINT_NAME
+    assert kept_on_disk(path, "resume") == f"nothing was saved ({path} does not exist)"
+    path.write_bytes(b"half a file")
+    assert kept_on_disk(path, "resume").startswith(f"{path} cannot be read: cannot read checkpoint")
+    save_checkpoint(path, {"format": CHECKPOINT_FORMAT, "epoch": 3})
+    assert kept_on_disk(path, "resume") == f"{path} keeps epoch 3: resume"
 
 
 def test_two_processes_building_one_cache_both_get_sound_canvases(tmp_path):
