@@ -1,7 +1,7 @@
 """The package's import graph: no circle, and no module imports one from a higher layer.
 
 Layers, bottom to top (DESIGN.md): argument checks, tables, claims and statistics; the runtime and the
-attention modules; data, models and checkpoints; training; what builds on training
+attention modules; data, models, the task registry and checkpoints; training; what builds on training
 (compare, maps, bench); figures and exercise checks; the command line and notebook
 authoring. Imports inside functions count as much as those at the top of a module; the
 one exception is a module-level ``__getattr__`` (PEP 562), which only keeps an old name
@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "scattn"
 LAYERS = [
     {"arguments", "table", "course", "stats"},
     {"runtime", "attention"},
-    {"data", "models", "checkpoint", "distributed", "timm_adapter"},
+    {"data", "models", "tasks", "checkpoint", "distributed", "timm_adapter"},
     {"train"},
     {"compare", "maps", "inspect", "bench"},
     {"plots", "diagrams", "checks"},
