@@ -24,7 +24,8 @@ from typing import Any
 from torch import nn
 
 from . import data
-from .attention import attention_name, available_attention
+from .arguments import known_name
+from .attention import attention_name, available_attention, make_attention
 from .models import SELECTION_CONTROLS, SelectionCNN, SmallCNN, resnet20
 from .runtime import Profile
 
@@ -106,6 +107,7 @@ def _colour_cue_model(variant: str, **attention_kwargs) -> nn.Module:
     # gradients), so the plain network's convolutions cannot combine them. "deeper" adds the third
     # stage that can: the depth control.
     if variant == "deeper":
+        make_attention("none", 3, **attention_kwargs)  # as for "none": other knobs ignored, typos refused
         return SmallCNN("none", in_channels=3, widths=(16, 32, 64))
     return SmallCNN(variant, in_channels=3, widths=(16, 32), **attention_kwargs)
 
@@ -135,12 +137,7 @@ TASKS: dict[str, Task] = {
 
 def get_task(name: str) -> Task:
     """The task called ``name``, or a ValueError listing the tasks."""
-    key = str(name).strip().lower()
-    if key not in TASKS:
-        close = difflib.get_close_matches(key, TASKS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(f"unknown task {name!r}{hint}; expected one of {', '.join(TASKS)}")
-    return TASKS[key]
+    return TASKS[known_name("task", name, list(TASKS))]
 
 
 __all__ = ["Sizes", "TASKS", "Task", "get_task"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..arguments import choice, odd_kernel_size, positive_int
+from ..arguments import choice, nchw, odd_kernel_size, positive_int
 
 
 class Gate(nn.Sigmoid):
@@ -39,16 +39,6 @@ def check_kernel_size(value, name: str = "kernel_size") -> int:
 
 
 def check_input(module: nn.Module, x: torch.Tensor, channels: int | None = None) -> None:
-    """Raise a ValueError naming what was expected for anything but an (N, C, H, W) tensor."""
-    name = type(module).__name__
-    if not isinstance(x, torch.Tensor):
-        raise ValueError(f"{name} expects a torch.Tensor of shape (N, C, H, W), got {type(x).__name__}")
-    if x.dim() != 4:
-        raise ValueError(
-            f"{name} expects a 4-D tensor (N, C, H, W), got {x.dim()}-D with shape {tuple(x.shape)}"
-        )
-    if channels is not None and x.shape[1] != channels:
-        raise ValueError(
-            f"{name} was built for {channels} channels but the input has {x.shape[1]} "
-            f"(shape {tuple(x.shape)}, channels are dim 1)"
-        )
+    """Raise a ValueError naming what was expected for anything but a floating-point
+    (N, C, H, W) tensor with H, W >= 1 (and ``channels`` channels, when given)."""
+    nchw(type(module).__name__, x, channels)

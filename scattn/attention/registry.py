@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable
 
 from torch import nn
 
+from ..arguments import known_name
 from .additive import AdditiveSqueezeExcitation
 from .bam import BAM
 from .base import check_positive
@@ -56,12 +56,7 @@ def _parameters(factory: Callable[..., nn.Module]) -> set[str]:
 def attention_name(name: str | None) -> str:
     """The registry's key for ``name`` ("CBAM", " se " and None -> "cbam", "se", "none"),
     or a ValueError listing the names (with the closest one when there is one)."""
-    key = "none" if name is None else str(name).strip().lower()
-    if key not in _REGISTRY:
-        close = difflib.get_close_matches(key, _REGISTRY, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(f"unknown attention {name!r}{hint}; expected one of {', '.join(_REGISTRY)}")
-    return key
+    return "none" if name is None else known_name("attention", name, list(_REGISTRY))
 
 
 def make_attention(name: str | None, channels: int, **kwargs) -> nn.Module:
