@@ -505,10 +505,10 @@ def test_the_cifar100_experiment_trains_on_the_fixture(cifar100_root, no_network
 def test_the_cli_trains_resnet20_with_100_classes_on_cifar100(cifar100_root, no_network, monkeypatch, tmp_path):
     import json
 
-    from scattn.__main__ import _model_factory, build_parser, main
+    from scattn.__main__ import main
+    from scattn.tasks import get_task
 
-    args = build_parser().parse_args(["train", "--data", "cifar100"])
-    assert _model_factory(args)("se").fc.out_features == 100
+    assert get_task("cifar100").model("se").fc.out_features == 100  # what the CLI builds for --data cifar100
     monkeypatch.setenv("SCATTN_DATA", str(cifar100_root))
     out = tmp_path / "run.json"
     code = main(["train", "--data", "cifar100", "--profile", "smoke", "--epochs", "1", "--attention", "se",
