@@ -204,6 +204,14 @@ def test_a_file_made_with_other_parameters_is_rebuilt(tmp_path):
     assert same(again, reference) and not same(again, other)
 
 
+def test_numpy_integers_are_the_same_parameters_and_find_the_same_cache_file(tmp_path):
+    first = cached(tmp_path, n_distractors=np.int64(3), seed=np.int64(2))
+    assert all(type(v) in (str, int) for v in first.params.values()), first.params
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # read back: no "made with other parameters"
+        assert same(cached(tmp_path, n_distractors=3, seed=2), first)
+
+
 def test_temporaries_of_a_killed_writer_are_removed_and_files_follow_the_umask(tmp_path):
     cached(tmp_path)
     folder = tmp_path / "cluttered_digits"
