@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,7 +125,11 @@ def _data_options(args: argparse.Namespace) -> dict:
 
 
 def _writable(option: str, path: str | None, directory: bool) -> None:
-    """Fail now, not after hours of training, when results could not be written to ``path``."""
+    """Fail now, not after hours of training, when results could not be written to ``path``.
+
+    Only creating a file there (then removing it) tells: ``os.access`` says yes to root,
+    who runs the course in containers, CI and Colab, and still cannot write to /proc or
+    to a read-only mount."""
     if path is None:
         return
     p = Path(path).expanduser()
@@ -136,8 +141,11 @@ def _writable(option: str, path: str | None, directory: bool) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise UsageError(f"{option} {path}: {parent} is a file, so nothing can be created under it")
-    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
-        raise UsageError(f"{option} {path}: no permission to write there")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".scattn-", suffix=".tmp"):
+            pass  # results are written beside a temporary file in the same place, then renamed
+    except OSError as e:
+        raise UsageError(f"{option} {path}: cannot create files in {parent} ({e.strerror or e})") from None
 
 
 def _validate(args: argparse.Namespace, task) -> None:
@@ -203,6 +211,7 @@ def _write_json(path: str | None, payload, argv: list[str]) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from .checkpoint import CHECKPOINT_NAME, kept_on_disk
     from .runtime import seed_everything
     from .train import fit
 
@@ -220,9 +229,10 @@ def _train(args: argparse.Namespace) -> int:
     _write_json(args.json, {"task": plan.task.name, "attention": args.attention, **plan.attention_kwargs,
                             "seed": args.seed, "rows": history.rows, "interrupted": history.interrupted},
                 args.argv)
-    if history.interrupted:
-        kept = (f"{args.checkpoint_dir} keeps epoch {len(history)}: run the same command to resume"
-                if args.checkpoint_dir and len(history) else "no checkpoint was saved")
+    if history.interrupted:  # what is kept, read from the disk
+        kept = (kept_on_disk(Path(args.checkpoint_dir).expanduser() / CHECKPOINT_NAME,
+                             "run the same command to resume")
+                if args.checkpoint_dir else "no checkpoint was saved (no --checkpoint-dir)")
         print(f"scattn train: interrupted; {kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
     last = history.final

@@ -1,13 +1,17 @@
 """Argument checks, one place for all: a bad value is a ValueError that names what was expected.
 
 Integers may be Python or NumPy integers (``np.int64(3)`` from an array is a fine
-channel count); booleans are not integers here, and floats are not either.
+channel count); booleans are not integers here, and floats are not either. Checks
+return the value as a plain Python one, so that it prints and compares as such.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import operator
+
+import torch
 
 
 def integer(name: str, value, minimum: int | None = None) -> int:
@@ -79,5 +83,34 @@ def choice(name: str, value, choices) -> str:
     return value
 
 
-__all__ = ["choice", "integer", "non_negative_int", "number", "odd_kernel_size", "positive_int",
-           "positive_number"]
+def known_name(kind: str, value, names) -> str:
+    """``value`` as one of ``names``, case, surrounding spaces and ``_`` for ``-`` ignored; else a
+    ValueError listing them, with the closest one when there is one."""
+    key = str(value).strip().lower().replace("_", "-")
+    if key not in names:
+        close = difflib.get_close_matches(key, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown {kind} {value!r}{hint}; expected one of {', '.join(names)}")
+    return key
+
+
+def nchw(owner: str, x, channels: int | None = None) -> torch.Tensor:
+    """``x`` if it is a floating-point (N, C, H, W) tensor with H, W >= 1 and, when given,
+    ``channels`` channels; else a ValueError saying what ``owner`` expects. N = 0 is a batch."""
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{owner} expects a torch.Tensor of shape (N, C, H, W), got {type(x).__name__}")
+    if x.dim() != 4:
+        raise ValueError(f"{owner} expects a 4-D tensor (N, C, H, W), got {x.dim()}-D with shape {tuple(x.shape)}")
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(f"{owner} was built for {channels} channel{'s' * (channels != 1)} but the input has "
+                         f"{x.shape[1]} (shape {tuple(x.shape)}, channels are dim 1)")
+    if not x.is_floating_point():
+        raise ValueError(f"{owner} expects a floating-point tensor (float32, float64, float16 or bfloat16), "
+                         f"got {x.dtype}: convert it with x.float(), and images of 0..255 with x.float() / 255")
+    if 0 in x.shape[2:]:
+        raise ValueError(f"{owner} expects H and W of at least 1, got shape {tuple(x.shape)}")
+    return x
+
+
+__all__ = ["choice", "integer", "known_name", "nchw", "non_negative_int", "number", "odd_kernel_size",
+           "positive_int", "positive_number"]

@@ -84,6 +84,19 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return state
 
 
+def kept_on_disk(path: str | os.PathLike, resume: str) -> str:
+    """What the checkpoint at ``path`` keeps, read from the disk (never from memory: a run
+    stopped while writing an epoch has that epoch in its history but not in its file)."""
+    path = Path(path)
+    if not path.exists():
+        return f"nothing was saved ({path} does not exist)"
+    try:
+        epoch = load_checkpoint(path)["epoch"]
+    except CheckpointError as e:
+        return f"{path} cannot be read: {e.reason}"
+    return f"{path} keeps epoch {epoch}: {resume}"
+
+
 # ----------------------------------------------------------------------------- identity
 
 
@@ -254,4 +267,5 @@ class Checkpoint:
 
 
 __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_NAME", "Checkpoint", "CheckpointError", "data_identity",
-           "identity_differences", "load_checkpoint", "model_identity", "run_identity", "save_checkpoint"]
+           "identity_differences", "kept_on_disk", "load_checkpoint", "model_identity", "run_identity",
+           "save_checkpoint"]

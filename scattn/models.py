@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .arguments import positive_int
-from .attention import attention_name, make_attention
+from .arguments import known_name, nchw, positive_int
+from .attention import attention_name, available_attention, make_attention
 
 # The widths here (16, 32, 64) are far below the 256..2048 channels the papers had
 # in mind for reduction r = 16: C // 16 would leave SE and CBAM's channel MLP 1, 2 and
@@ -173,11 +173,7 @@ class _StagedResNet(nn.Module):
         return self.stages(self.stem(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or x.shape[1] != self.stem[0].in_channels:
-            raise ValueError(
-                f"{type(self).__name__} expects (N, {self.stem[0].in_channels}, H, W) images, "
-                f"got shape {tuple(x.shape)}"
-            )
+        nchw(type(self).__name__, x, self.stem[0].in_channels)
         return self.fc(self.pool(self.features(x)).flatten(1))  # (N, C_last, 1, 1) -> (N, classes)
 
 
@@ -245,17 +241,26 @@ def _conv_bn_relu(channels: int, k: int, groups: int = 1) -> nn.Sequential:
                          nn.BatchNorm2d(channels), nn.ReLU())
 
 
+def selection_variant(variant: str | None) -> str:
+    """The name of ``variant`` (an attention mechanism or a control) as :func:`selection_slot` knows it."""
+    return "none" if variant is None else known_name("variant", variant, [*available_attention(),
+                                                                          *SELECTION_CONTROLS])
+
+
 def selection_slot(variant: str, channels: int, **attention_kwargs) -> nn.Module:
     """The module :class:`SelectionCNN` puts before pooling: an attention mechanism by its
-    registry name (``kernel_size`` defaults to 7, CBAM's), or one of ``SELECTION_CONTROLS``."""
+    registry name (``kernel_size`` defaults to 7, CBAM's), or one of ``SELECTION_CONTROLS``.
+    A control ignores the knobs of the mechanisms, as "none" does, and refuses a keyword none takes."""
+    variant = selection_variant(variant)
+    if variant not in SELECTION_CONTROLS:
+        return make_attention(variant, channels, **{"kernel_size": 7, **attention_kwargs})
+    make_attention("none", channels, **attention_kwargs)  # a keyword no mechanism takes fails here
     if variant == "spatial-add-relu":  # the added map, then a ReLU that can cut: a gate made of a sum
         kernel = attention_kwargs.get("kernel_size", 7)
         return nn.Sequential(make_attention("spatial-add", channels, kernel_size=kernel), nn.ReLU())
     if variant == "dwconv3":  # one depthwise 3×3 layer: depth at a few times the gate's parameters
         return _conv_bn_relu(channels, 3, groups=channels)
-    if variant in ("conv1", "conv3", "conv7"):
-        return _conv_bn_relu(channels, int(variant[-1]))
-    return make_attention(variant, channels, **{"kernel_size": 7, **attention_kwargs})
+    return _conv_bn_relu(channels, int(variant[-1]))  # conv1, conv3, conv7
 
 
 class SelectionCNN(nn.Module):
@@ -284,15 +289,14 @@ class SelectionCNN(nn.Module):
             return [nn.Conv2d(i, o, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU()]
 
         self.features = nn.Sequential(*cbr(in_channels, c1, 2), *cbr(c1, c2, 2), *cbr(c2, c2, 1))
+        variant = selection_variant(variant)
         self.slot = selection_slot(variant, c2, **attention_kwargs)
         self.fc = nn.Linear(c2, positive_int("num_classes", num_classes))
         self.config = {"variant": variant, "widths": [c1, c2], "in_channels": in_channels,
                        "num_classes": num_classes, **attention_kwargs}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or x.shape[1] != self.features[0].in_channels:
-            raise ValueError(f"SelectionCNN expects (N, {self.features[0].in_channels}, H, W) images, "
-                             f"got shape {tuple(x.shape)}")
+        nchw("SelectionCNN", x, self.features[0].in_channels)
         x = self.slot(self.features(x))  # (N, C_in, 40, 40) -> (N, C, 10, 10)
         return self.fc(x.mean(dim=(2, 3)))  # (N, C, 10, 10) -> (N, C) -> (N, classes)
 

@@ -16,7 +16,6 @@ Adding a task is one entry in ``TASKS`` and one data module: docs/extending.md.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +23,8 @@ from typing import Any
 from torch import nn
 
 from . import data
-from .attention import attention_name, available_attention
+from .arguments import known_name
+from .attention import available_attention, make_attention
 from .models import SELECTION_CONTROLS, SelectionCNN, SmallCNN, resnet20
 from .runtime import Profile
 
@@ -89,15 +89,7 @@ class Task:
 
     def model(self, variant: str, **attention_kwargs) -> nn.Module:
         """A fresh model of ``variant`` (an attention name or one of the task's variants)."""
-        key = str(variant).strip().lower()
-        if key not in self.variants:
-            names = self.variant_names()
-            if key not in names:
-                close = difflib.get_close_matches(key, names, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ValueError(f"task {self.name!r} has no variant {variant!r}{hint}; "
-                                 f"expected one of {', '.join(names)}")
-            key = attention_name(key)
+        key = known_name(f"variant of task {self.name!r}", variant, self.variant_names())
         return self.build(key, **attention_kwargs)
 
 
@@ -106,6 +98,7 @@ def _colour_cue_model(variant: str, **attention_kwargs) -> nn.Module:
     # gradients), so the plain network's convolutions cannot combine them. "deeper" adds the third
     # stage that can: the depth control.
     if variant == "deeper":
+        make_attention("none", 3, **attention_kwargs)  # as for "none": other knobs ignored, typos refused
         return SmallCNN("none", in_channels=3, widths=(16, 32, 64))
     return SmallCNN(variant, in_channels=3, widths=(16, 32), **attention_kwargs)
 
@@ -135,12 +128,7 @@ TASKS: dict[str, Task] = {
 
 def get_task(name: str) -> Task:
     """The task called ``name``, or a ValueError listing the tasks."""
-    key = str(name).strip().lower()
-    if key not in TASKS:
-        close = difflib.get_close_matches(key, TASKS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(f"unknown task {name!r}{hint}; expected one of {', '.join(TASKS)}")
-    return TASKS[key]
+    return TASKS[known_name("task", name, list(TASKS))]
 
 
 __all__ = ["Sizes", "TASKS", "Task", "get_task"]

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from . import distributed
 from .arguments import choice, number, positive_int, positive_number
-from .checkpoint import Checkpoint, loader_generators, run_identity
+from .checkpoint import Checkpoint, kept_on_disk, loader_generators, run_identity
 from .runtime import Precision, check_seed, choose_profile, precision, seed_everything, train_mode
 from .table import Table
 
@@ -368,7 +368,7 @@ def fit(
     finally:
         bar.close()
     if history.interrupted and ranks.main:  # said even when quiet: what is on disk matters
-        print(f"interrupted during epoch {epoch + 1}/{epochs}{_kept(checkpoint, len(history))}")
+        print(f"interrupted during epoch {epoch + 1}/{epochs}{_kept(checkpoint)}")
     return history
 
 
@@ -386,13 +386,9 @@ def _resume(checkpoint: Checkpoint, epochs: int, ranks: distributed.Ranks) -> li
     return rows
 
 
-def _kept(checkpoint: Checkpoint | None, epochs_done: int) -> str:
-    """What an interrupted run left on disk, said plainly."""
-    if checkpoint is None:
-        return ""
-    if epochs_done == 0:
-        return "; no epoch had finished, so nothing was saved"
-    return f"; {checkpoint.path} keeps epoch {epochs_done}: run fit again to resume"
+def _kept(checkpoint: Checkpoint | None) -> str:
+    """What an interrupted run left on disk, read from the disk."""
+    return "" if checkpoint is None else "; " + kept_on_disk(checkpoint.path, "run fit again to resume")
 
 
 def _recipe(recipe) -> Recipe:

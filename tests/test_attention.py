@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from helpers import ATTENTION, all_params_have_grad, build, gate_outputs
@@ -208,6 +210,52 @@ def test_rejects_wrong_channel_count_naming_both(name):
     module = build(name, 8)
     with pytest.raises(ValueError, match=r"built for 8 channels but the input has 5"):
         module(torch.randn(2, 5, 4, 4))
+
+
+@pytest.mark.parametrize("name", ATTENTION)
+@pytest.mark.parametrize("dtype", [torch.int64, torch.uint8, torch.bool, torch.complex64])
+def test_rejects_input_that_is_not_floating_point_naming_the_dtype(name, dtype):
+    module = build(name, 8)
+    x = torch.ones(2, 8, 4, 4, dtype=dtype)
+    calls = [module] + ([module.attention_map] if hasattr(module, "attention_map") else [])
+    for call in calls:
+        with pytest.raises(ValueError, match=rf"expects a floating-point tensor \(float32, .*got {dtype}"):
+            call(x)
+
+
+@pytest.mark.parametrize("name", ATTENTION)
+@pytest.mark.parametrize("shape", [(2, 8, 0, 4), (2, 8, 4, 0)])
+def test_rejects_an_empty_map_naming_its_shape(name, shape):
+    with pytest.raises(ValueError, match=rf"expects H and W of at least 1, got shape {re.escape(str(shape))}"):
+        build(name, 8)(torch.randn(*shape))
+
+
+@pytest.mark.parametrize("name", ATTENTION)
+@pytest.mark.parametrize("train", [True, False])
+def test_an_empty_batch_gives_an_empty_output_and_changes_no_statistics(name, train):
+    """N = 0 is a batch like any other (torch's layers take it): nothing to compute, nothing to learn."""
+    module = build(name, 8).train(train)
+    before = {k: v.clone() for k, v in module.state_dict().items() if v.is_floating_point()}
+    out = module(torch.randn(0, 8, 5, 6))
+    assert out.shape == (0, 8, 5, 6)
+    after = module.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # BatchNorm's running statistics included
+
+
+@pytest.mark.parametrize("name", ATTENTION)
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_a_non_finite_input_is_never_hidden_and_stays_in_its_image(name, value):
+    """As every mechanism did from the start: no check in forward (it would stop the GPU for a
+    sync at every block), but a NaN or inf is passed on, never turned into a finite number, and
+    in eval mode no other image sees it. fit and evaluate then stop with a FloatingPointError."""
+    module = build(name, 8).eval()
+    x = torch.randn(3, 8, 5, 6)
+    x[1, 2, 3, 4] = value
+    with torch.no_grad():
+        out = module(x)
+        clean = module(x[[0, 2]])
+    assert not torch.isfinite(out[1]).all()
+    torch.testing.assert_close(out[[0, 2]], clean)
 
 
 @pytest.mark.parametrize("name", [n for n in ATTENTION])

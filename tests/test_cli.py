@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,7 +13,7 @@ from torch import nn
 import scattn
 import scattn.compare  # imported before any test patches scattn.train.fit, which it binds
 from scattn import bench, data
-from scattn.__main__ import main
+from scattn.__main__ import _writable, main
 from scattn.checkpoint import CHECKPOINT_NAME
 from scattn.data import digits
 from scattn.train import History
@@ -88,6 +90,25 @@ def test_output_paths_are_checked_before_training(tmp_path, capsys, monkeypatch)
     assert main(["train", "--json", str(a_file / "out.json"), *TINY]) == 2
     assert main(["train", "--checkpoint-dir", str(a_file), *TINY]) == 2
     assert "is a file; expected a directory" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, where no one can create files")
+@pytest.mark.parametrize("option, path", [("--json", "/proc/scattn.json"), ("--checkpoint-dir", "/proc/scattn-runs"),
+                                          ("--json", "/proc/scattn/runs/out.json")])
+def test_an_output_path_that_cannot_be_created_fails_before_training(option, path, capsys, monkeypatch):
+    """os.access says yes to root (the course's user in containers, CI and Colab), and /proc takes no
+    new files from anyone: only creating a file there finds out."""
+    monkeypatch.setattr("scattn.train.fit", lambda *a, **k: pytest.fail("trained despite an unwritable path"))
+    monkeypatch.setattr(os, "access", lambda *a, **k: True)  # what root hears, whoever runs the test
+    assert main(["train", option, path, *TINY]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"scattn train: error: {option} {path}: cannot create files in /proc") and "\n" not in err
+
+
+def test_the_output_check_leaves_nothing_behind(tmp_path):
+    _writable("--json", str(tmp_path / "new" / "run.json"), directory=False)
+    _writable("--checkpoint-dir", str(tmp_path), directory=True)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_resuming_with_other_arguments_is_refused_then_no_resume_starts_afresh(tmp_path, capsys):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -169,9 +171,36 @@ def test_loaders(tmp_path):
         (dict(digit_size=True), "digit_size must be a positive integer"),
         (dict(palette=4), r"palette must be 2 \(red, green\) or 3"),
         (dict(overlap="yes"), "overlap must be True or False"),
+        (dict(palette=2.0), "palette must be an integer, got 2.0"),
+        (dict(palette=True), "palette must be an integer, got True"),
+        (dict(canvas_size=np.float64(32)), "canvas_size must be a positive integer"),
+        (dict(seed=np.int64(-2)), "seed must be an integer >= 0, got -2"),
     ],
 )
 def test_bad_arguments_name_what_was_expected(kwargs, match):
     split = kwargs.pop("split", "train")
     with pytest.raises(ValueError, match=match):
         small(split, **kwargs)
+
+
+def test_numpy_integers_are_the_same_parameters_and_find_the_same_cache_file(tmp_path):
+    as_numpy = {k: np.int64(v) for k, v in SMALL.items()}
+    first = data.colour_cue_digits("train", np.int64(20), **as_numpy, palette=np.int64(3), seed=np.int64(1),
+                                   root=tmp_path)
+    assert all(type(v) in (str, int, bool) for v in first.params.values()), first.params
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # read back: no "made with other parameters"
+        again = data.colour_cue_digits("train", 20, **SMALL, palette=3, seed=1, root=tmp_path)
+    assert torch.equal(first.images, again.images) and repr(first) == repr(again)
+
+
+def test_a_file_made_with_other_parameters_is_rebuilt(tmp_path):
+    """Another palette's canvases (same shapes, a sound checksum) copied over this one's name are noticed."""
+    good = data.colour_cue_digits("train", 20, **SMALL, root=tmp_path)
+    other = data.colour_cue_digits("train", 20, **SMALL, palette=3, root=tmp_path)
+    folder = tmp_path / "colour_cue_digits"
+    path = next(p for p in folder.iterdir() if "palette2" in p.name)
+    path.write_bytes(next(p for p in folder.iterdir() if "palette3" in p.name).read_bytes())
+    with pytest.warns(UserWarning, match="other parameters"):
+        again = data.colour_cue_digits("train", 20, **SMALL, root=tmp_path)
+    assert torch.equal(again.images, good.images) and not torch.equal(again.images, other.images)

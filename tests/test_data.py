@@ -204,6 +204,14 @@ def test_a_file_made_with_other_parameters_is_rebuilt(tmp_path):
     assert same(again, reference) and not same(again, other)
 
 
+def test_numpy_integers_are_the_same_parameters_and_find_the_same_cache_file(tmp_path):
+    first = cached(tmp_path, n_distractors=np.int64(3), seed=np.int64(2))
+    assert all(type(v) in (str, int) for v in first.params.values()), first.params
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # read back: no "made with other parameters"
+        assert same(cached(tmp_path, n_distractors=3, seed=2), first)
+
+
 def test_temporaries_of_a_killed_writer_are_removed_and_files_follow_the_umask(tmp_path):
     cached(tmp_path)
     folder = tmp_path / "cluttered_digits"
@@ -508,7 +516,7 @@ def test_the_cli_trains_resnet20_with_100_classes_on_cifar100(cifar100_root, no_
     from scattn.__main__ import main
     from scattn.tasks import get_task
 
-    assert get_task("cifar100").model("se").fc.out_features == 100
+    assert get_task("cifar100").model("se").fc.out_features == 100  # what the CLI builds for --data cifar100
     monkeypatch.setenv("SCATTN_DATA", str(cifar100_root))
     out = tmp_path / "run.json"
     code = main(["train", "--data", "cifar100", "--profile", "smoke", "--epochs", "1", "--attention", "se",

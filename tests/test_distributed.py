@@ -209,6 +209,51 @@ def test_two_processes_train_the_weights_one_process_trains(one_process, two_ran
     assert one["test_acc"] >= 0.9  # it learned: the comparison is not of two untrained networks
 
 
+# Plain SGD (no momentum, a constant rate): each step moves the weights by lr × the gradient, so
+# a gradient twice too large shows. AdamW divides the gradient by its own running scale: an
+# all-reduce that summed the ranks' gradients instead of averaging them would pass the test above.
+SGD = dict(optimizer="sgd", momentum=0.0, schedule="constant")
+
+
+def sum_gradients(state, bucket):
+    """A DDP communication hook that sums the ranks' gradients (DDP's own averages them): the bug."""
+    work = torch.distributed.all_reduce(bucket.buffer(), async_op=True)
+    return work.get_future().then(lambda fut: fut.value()[0])
+
+
+def train_sgd(out: Path, reduction: str = "mean") -> None:
+    """One rank's run with plain SGD; rank 0 saves the weights. ``reduction="sum"`` plants the bug."""
+    if reduction == "sum":
+        wrap = Ranks.wrap
+
+        def summing(self, net):
+            ddp = wrap(self, net)
+            ddp.register_comm_hook(None, sum_gradients)
+            return ddp
+
+        Ranks.wrap = summing  # in this forked rank only
+    loader = DataLoader(data(), batch_size=GLOBAL_BATCH, shuffle=True, generator=torch.Generator())
+    net = model()
+    fit(net, loader, None, EPOCHS, LR, seed=SEED, quiet=True, **SGD)
+    if scattn.distributed.current().main:
+        torch.save(net.state_dict(), out)
+
+
+def test_plain_sgd_two_processes_average_the_gradients_and_a_sum_would_show(tmp_path):
+    sampler = DistributedSampler(data(), num_replicas=1, rank=0, seed=SEED)
+    alone = model()
+    fit(alone, DataLoader(data(), batch_size=GLOBAL_BATCH, sampler=sampler), None, EPOCHS, LR, seed=SEED,
+        quiet=True, **SGD)
+    moved = max_difference(alone.state_dict(), model().state_dict())
+    assert run_ranks(2, train_sgd, tmp_path / "mean.pt") == [0, 0]
+    averaged = max_difference(alone.state_dict(), torch.load(tmp_path / "mean.pt", weights_only=True))
+    assert run_ranks(2, train_sgd, tmp_path / "sum.pt", "sum") == [0, 0]
+    summed = max_difference(alone.state_dict(), torch.load(tmp_path / "sum.pt", weights_only=True))
+    print(f"SGD: weights moved {moved:.2e}; 1 vs 2 processes {averaged:.2e}, with summed gradients {summed:.2e}")
+    assert averaged < TOLERANCE
+    assert summed > 100 * TOLERANCE  # the comparison sees a wrong reduction
+
+
 def test_a_run_killed_mid_epoch_resumes_on_two_processes_or_one(two_ranks, tmp_path):
     ckpt = tmp_path / "ckpt"
     # rank 1 dies at its 12th example of epoch 2 (it takes 32 per epoch, 8 per batch); rank 0 then fails too

@@ -10,12 +10,23 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from scattn.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
+from scattn import data
+from scattn.checkpoint import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_NAME,
+    CheckpointError,
+    kept_on_disk,
+    load_checkpoint,
+    save_checkpoint,
+)
+from scattn.data import cache
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -142,6 +153,64 @@ def test_ctrl_c_keeps_the_last_epoch_exits_130_and_the_run_resumes(tmp_path):
     assert f"{kept} epoch(s) done, resuming at epoch {kept + 1}/6" in done.stdout
 
 
+@pytest.mark.parametrize("writing", [1, 2])
+def test_ctrl_c_while_a_checkpoint_is_written_says_only_what_is_on_disk(tmp_path, writing):
+    """Ctrl-C halfway through writing epoch ``writing``'s checkpoint: the file keeps epoch
+    ``writing - 1`` (or does not exist), and both messages (fit's and the CLI's) say so."""
+    script = textwrap.dedent("""
+        import signal, sys, time
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (see above)
+        import scattn.checkpoint as ck
+        from scattn.__main__ import main
+        real_save, slow = ck.torch.save, int(sys.argv[1])
+        def save(state, f):
+            real_save(state, f)
+            if state["epoch"] == slow:  # the temporary file is written, not yet renamed: Ctrl-C here
+                print("WRITING", slow, flush=True)
+                time.sleep(60)
+        ck.torch.save = save
+        sys.exit(main(sys.argv[2:]))
+    """)
+    ckpt = tmp_path / "ckpt"
+    argv = ["train", "--attention", "se", "--n-train", "64", "--n-test", "32", "--batch-size", "32",
+            "--epochs", "4", "--quiet", "--device", "cpu", "--checkpoint-dir", str(ckpt)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SCATTN_PROFILE": "smoke", "SCATTN_DATA": str(tmp_path / "data")}
+    proc = subprocess.Popen([sys.executable, "-c", script, str(writing), *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for line in proc.stdout:
+            if line.startswith("WRITING"):
+                break
+        else:
+            pytest.fail(f"the run ended before writing epoch {writing}: {proc.communicate()}")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    fit_says = next(line for line in out.splitlines() if line.startswith("interrupted during epoch"))
+    cli_says = err.strip().splitlines()[-1]
+    assert cli_says.startswith("scattn train: interrupted; ")
+    if writing == 1:
+        assert not (ckpt / CHECKPOINT_NAME).exists()
+        for said in (fit_says, cli_says):
+            assert "keeps epoch" not in said and "nothing was saved" in said, said
+    else:
+        assert load_checkpoint(ckpt / CHECKPOINT_NAME)["epoch"] == writing - 1
+        for said in (fit_says, cli_says):
+            assert f"keeps epoch {writing - 1}:" in said, said
+    assert list(ckpt.glob(".*.tmp")) == []  # the half-written temporary was removed
+
+
+def test_what_a_checkpoint_keeps_is_read_from_the_file(tmp_path):
+    path = tmp_path / CHECKPOINT_NAME
+    assert kept_on_disk(path, "resume") == f"nothing was saved ({path} does not exist)"
+    path.write_bytes(b"half a file")
+    assert kept_on_disk(path, "resume").startswith(f"{path} cannot be read: cannot read checkpoint")
+    save_checkpoint(path, {"format": CHECKPOINT_FORMAT, "epoch": 3})
+    assert kept_on_disk(path, "resume") == f"{path} keeps epoch 3: resume"
+
+
 def test_two_processes_building_one_cache_both_get_sound_canvases(tmp_path):
     code = textwrap.dedent("""
         import sys
@@ -196,3 +265,88 @@ def test_a_malicious_checkpoint_is_refused_without_running_its_code(tmp_path, fm
     with pytest.raises(CheckpointError):
         fit(model, loader, epochs=1, checkpoint_dir=path.parent, quiet=True)
     assert not marker.exists()
+
+
+# ----------------------------------------------------------------------------- damaged cache files
+
+
+def set_zip_version(path: Path, version: int = 210) -> None:
+    """Write ``version`` (210: 21.0) into the first member's "version needed to extract"."""
+    raw = bytearray(path.read_bytes())
+    raw[raw.index(b"PK\x01\x02") + 6] = version  # the central directory's first entry
+    path.write_bytes(bytes(raw))
+
+
+GENERATORS = {
+    "digits": lambda root: data.cluttered_digits("train", 24, canvas_size=32, digit_size=14, n_distractors=2,
+                                                 distractor_size=6, root=root),
+    "colour-cue": lambda root: data.colour_cue_digits("train", 24, canvas_size=32, cue_height=3, cue_gap=4,
+                                                      root=root),
+    "spotlight": lambda root: data.spotlight_digits("train", 24, root=root),
+}
+
+
+@pytest.mark.parametrize("task", GENERATORS)
+def test_a_cache_file_with_a_damaged_zip_header_is_rebuilt_with_a_warning(tmp_path, task):
+    make = GENERATORS[task]
+    first = make(tmp_path)
+    (path,) = (p for p in tmp_path.rglob("*.npz"))
+    set_zip_version(path)
+    with pytest.raises(NotImplementedError, match="zip file version 21.0"):  # the fault the issue found
+        np.load(path)["images"]
+    with pytest.warns(UserWarning, match=r"could not be read \(NotImplementedError: zip file version 21.0"):
+        again = make(tmp_path)
+    assert torch.equal(again.images, first.images) and torch.equal(again.labels, first.labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # rebuilt: it reads back without a word
+        assert torch.equal(make(tmp_path).images, first.images)
+
+
+SPEC = {"a": ((3,), np.int64), "b": ((2, 2), np.uint8)}
+
+
+def small_cache(tmp_path) -> tuple[Path, dict]:
+    arrays = {"a": np.arange(3), "b": np.ones((2, 2), np.uint8)}
+    path = tmp_path / "small.npz"
+    cache.save(path, arrays, {"k": 1})
+    return path, arrays
+
+
+def test_every_single_byte_damage_reads_back_right_or_is_rebuilt(tmp_path):
+    """Flip each byte of a cache file in turn: load() gives the right arrays or None with a warning, never raises."""
+    path, arrays = small_cache(tmp_path)
+    raw = path.read_bytes()
+    outcomes = set()
+    for i in range(len(raw)):
+        damaged = bytearray(raw)
+        damaged[i] ^= 0xFF
+        path.write_bytes(bytes(damaged))
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            got = cache.load(path, SPEC, {"k": 1})
+        if got is None:
+            assert len(said) == 1 and "rebuilding it" in str(said[0].message), (i, said)
+        else:  # a byte the reader never looks at (a timestamp, say): the arrays are still right
+            assert got.keys() == arrays.keys() and all(np.array_equal(got[k], arrays[k]) for k in arrays), i
+        outcomes.add(got is None)
+    assert outcomes == {True, False}
+
+
+@pytest.mark.parametrize("error", [NotImplementedError("zip file version 21.0"), RuntimeError("odd"),
+                                   MemoryError(), UnicodeDecodeError("utf-8", b"\xff", 0, 1, "bad"),
+                                   TypeError("odd"), AttributeError("odd"), PermissionError(13, "denied")])
+def test_any_failure_to_read_a_cache_file_means_rebuild_it(tmp_path, monkeypatch, error):
+    path, arrays = small_cache(tmp_path)
+
+    def fail(*args, **kwargs):
+        raise error
+
+    def build():
+        builds.append(1)
+        return arrays
+
+    monkeypatch.setattr(cache.np, "load", fail)
+    builds = []
+    with pytest.warns(UserWarning, match=rf"{path.name} could not be read \({type(error).__name__}"):
+        assert cache.cached(path, SPEC, build, {"k": 1}) is arrays
+    assert builds == [1]

@@ -11,14 +11,17 @@ from torch import nn
 
 import scattn
 from scattn.models import (
+    SELECTION_CONTROLS,
     BasicBlock,
     BlendedAttention,
+    SelectionCNN,
     ShortcutA,
     SmallCNN,
     add_attention,
     resnet20,
     resnet56,
 )
+from scattn.tasks import TASKS
 
 NAMES = scattn.available_attention()
 
@@ -120,10 +123,61 @@ def test_bad_attention_arguments():
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match=r"expects \(N, 1, H, W\)"):
+    with pytest.raises(ValueError, match=r"SmallCNN was built for 1 channel but the input has 3"):
         SmallCNN()(torch.rand(2, 3, 40, 40))
-    with pytest.raises(ValueError, match=r"expects \(N, 3, H, W\)"):
+    with pytest.raises(ValueError, match=r"CifarResNet expects a 4-D tensor \(N, C, H, W\)"):
         resnet20()(torch.rand(3, 32, 32))
+
+
+# Every model a task builds: the attention registry's names and the task's own variants.
+TASK_VARIANTS = [(task.name, variant) for task in TASKS.values() for variant in task.variant_names()]
+
+
+@pytest.mark.parametrize("task, variant", TASK_VARIANTS)
+def test_every_task_model_rejects_bad_input_naming_what_it_expects(task, variant):
+    c, h, w = TASKS[task].image
+    model = TASKS[task].model(variant)
+    name = type(model).__name__
+    for x, expected in [
+        (torch.rand(c, h, w), rf"{name} expects a 4-D tensor \(N, C, H, W\), got 3-D"),
+        (torch.rand(2, c + 1, h, w), rf"{name} was built for {c} channels? but the input has {c + 1}"),
+        (torch.randint(0, 256, (2, c, h, w), dtype=torch.uint8),
+         rf"{name} expects a floating-point tensor \(float32, .*got torch.uint8"),
+        (torch.rand(2, c, 0, w), rf"{name} expects H and W of at least 1, got shape \(2, {c}, 0, {w}\)"),
+    ]:
+        with pytest.raises(ValueError, match=expected):
+            model(x)
+
+
+@pytest.mark.parametrize("task, variant", [(t, v) for t, v in TASK_VARIANTS if t != "cifar100"])  # = cifar10's
+def test_every_task_model_takes_an_empty_batch_and_keeps_a_nan_in_its_image(task, variant):
+    c, h, w = TASKS[task].image
+    model = TASKS[task].model(variant).train()
+    before = {k: v.clone() for k, v in model.state_dict().items() if v.is_floating_point()}
+    assert model(torch.rand(0, c, h, w)).shape[0] == 0
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # BatchNorm statistics untouched
+    model.eval()
+    x = torch.rand(3, c, h, w)
+    x[1, 0, h // 2, w // 2] = float("nan")
+    with torch.no_grad():
+        out, clean = model(x), model(x[[0, 2]])
+    assert not torch.isfinite(out[1]).all()  # passed on, never hidden: fit and evaluate stop on it
+    torch.testing.assert_close(out[[0, 2]], clean)
+
+
+def test_selection_cnn_names_every_variant_it_takes_and_refuses_unknown_keywords():
+    with pytest.raises(ValueError, match=r"unknown variant 'conv5' \(did you mean 'conv7'\?\); "
+                                         r"expected one of none, se, .*context-concat, spatial-add-relu, dwconv3"):
+        SelectionCNN("conv5")
+    assert isinstance(SelectionCNN(" Conv3 ").slot[0], nn.Conv2d)  # as the registry: case and spaces ignored
+    assert SelectionCNN("CBAM").config["variant"] == "cbam"
+    for variant in SELECTION_CONTROLS:
+        SelectionCNN(variant, reduction=8, kernel_size=3)  # knobs of other mechanisms: ignored, as by "none"
+        with pytest.raises(TypeError, match="no attention mechanism takes 'reducton'"):
+            SelectionCNN(variant, reducton=8)
+    with pytest.raises(TypeError, match="no attention mechanism takes 'reducton'"):
+        TASKS["colour-cue"].model("deeper", reducton=8)
 
 
 def test_keywords_reach_the_mechanisms_that_take_them():

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -176,9 +180,61 @@ def test_loaders(tmp_path):
         (dict(lights="some"), "unknown lights 'some'"),
         (dict(bars="left"), "unknown bars 'left'"),
         (dict(seed=-1), "seed must be an integer >= 0"),
+        (dict(n_digits=2.0), "n_digits must be an integer, got 2.0"),
+        (dict(n_digits=True), "n_digits must be an integer, got True"),
+        (dict(cue_margin=float("nan")), r"cue_margin must be a finite number in \[0, inf\], got nan"),
+        (dict(cue_margin=float("inf"), n_digits=1), "cue_margin must be a finite number"),
+        (dict(cue_margin=True), "cue_margin must be a finite number"),
+        (dict(lights=["all"]), r"unknown lights \['all'\]; expected one of 'all', 'one'"),
+        (dict(canvas_size=np.float64(40)), "canvas_size must be a positive integer"),
     ],
 )
 def test_bad_arguments_name_what_was_expected(kwargs, message):
     kwargs = {"split": "train", "n": 8, "cache": False, **kwargs}
     with pytest.raises(ValueError, match=message):
         data.spotlight_digits(**kwargs)
+
+
+@contextlib.contextmanager
+def at_most(seconds: int):
+    """Fail with a TimeoutError instead of hanging (SIGALRM: the main thread of a POSIX process)."""
+    def stop(*_):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGALRM"), reason="needs SIGALRM")
+def test_a_margin_the_bars_can_hardly_meet_is_an_error_not_an_endless_redraw():
+    """Four bars in a range of width 0.8 lead by 0.79 with chance (1 - 0.79 / 0.8)^4, about 2e-8."""
+    expected = r"cue_margin 0.79 is too close to the width of cue_range \(0.2, 1.0\) \(0.8\) for 4 bars"
+    with at_most(60), pytest.raises(ValueError, match=expected + r".*expected a smaller cue_margin"):
+        small(n=4000, cue_margin=0.79)
+
+
+def test_numpy_numbers_are_the_same_parameters_and_find_the_same_cache_file(tmp_path):
+    first = data.spotlight_digits("train", np.int64(24), n_digits=np.int64(3), cue_gap=np.int64(2),
+                                  cue_margin=np.float32(0.25), seed=np.int64(1), root=tmp_path)
+    assert all(type(v) in (str, int, float, tuple) for v in first.params.values()), first.params
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # read back: no "made with other parameters"
+        again = data.spotlight_digits("train", 24, n_digits=3, cue_gap=2, cue_margin=0.25, seed=1, root=tmp_path)
+    assert torch.equal(first.images, again.images) and repr(first) == repr(again)
+
+
+def test_a_file_made_with_other_parameters_is_rebuilt(tmp_path):
+    """Another seed's canvases (same shapes, a sound checksum) copied over this one's name are noticed."""
+    good = data.spotlight_digits("train", 24, root=tmp_path)
+    other = data.spotlight_digits("train", 24, seed=1, root=tmp_path)
+    folder = tmp_path / "spotlight_digits"
+    path = next(p for p in folder.iterdir() if p.name.endswith("seed0.npz"))
+    path.write_bytes(next(p for p in folder.iterdir() if p.name.endswith("seed1.npz")).read_bytes())
+    with pytest.warns(UserWarning, match="other parameters"):
+        again = data.spotlight_digits("train", 24, root=tmp_path)
+    assert torch.equal(again.images, good.images) and not torch.equal(again.images, other.images)

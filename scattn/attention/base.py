@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..arguments import nchw
+
 
 class Gate(nn.Sigmoid):
     """σ, the last step of every attention map: values in (0, 1).
@@ -28,16 +30,6 @@ def hidden_width(channels: int, reduction: int, minimum: int = 1) -> int:
 
 
 def check_input(module: nn.Module, x: torch.Tensor, channels: int | None = None) -> None:
-    """Raise a ValueError naming what was expected for anything but an (N, C, H, W) tensor."""
-    name = type(module).__name__
-    if not isinstance(x, torch.Tensor):
-        raise ValueError(f"{name} expects a torch.Tensor of shape (N, C, H, W), got {type(x).__name__}")
-    if x.dim() != 4:
-        raise ValueError(
-            f"{name} expects a 4-D tensor (N, C, H, W), got {x.dim()}-D with shape {tuple(x.shape)}"
-        )
-    if channels is not None and x.shape[1] != channels:
-        raise ValueError(
-            f"{name} was built for {channels} channels but the input has {x.shape[1]} "
-            f"(shape {tuple(x.shape)}, channels are dim 1)"
-        )
+    """Raise a ValueError naming what was expected for anything but a floating-point
+    (N, C, H, W) tensor with H, W >= 1 (and ``channels`` channels, when given)."""
+    nchw(type(module).__name__, x, channels)

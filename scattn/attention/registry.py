@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable
 
 from torch import nn
 
-from ..arguments import positive_int
+from ..arguments import known_name, positive_int
 from .additive import AdditiveSqueezeExcitation
 from .bam import BAM
 from .cbam import CBAM
@@ -56,12 +55,7 @@ def _parameters(factory: Callable[..., nn.Module]) -> set[str]:
 def attention_name(name: str | None) -> str:
     """The registry's key for ``name`` ("CBAM", " se ", "se_add" and None -> "cbam", "se",
     "se-add", "none"), or a ValueError listing the names (with the closest one when there is one)."""
-    key = "none" if name is None else str(name).strip().lower().replace("_", "-")
-    if key not in _REGISTRY:
-        close = difflib.get_close_matches(key, _REGISTRY, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(f"unknown attention {name!r}{hint}; expected one of {', '.join(_REGISTRY)}")
-    return key
+    return "none" if name is None else known_name("attention", name, list(_REGISTRY))
 
 
 def make_attention(name: str | None, channels: int, **kwargs) -> nn.Module:

@@ -33,13 +33,13 @@ class AdditiveSpatial(nn.Module):
 
     def context(self, x: torch.Tensor) -> torch.Tensor:
         """a(F), N×1×H×W: what is added to every channel at each position."""
+        check_input(self, x)
         avg = x.mean(dim=1, keepdim=True)  # (N, C, H, W) -> (N, 1, H, W)
         mx = x.max(dim=1, keepdim=True).values  # (N, C, H, W) -> (N, 1, H, W)
         return self.conv(torch.cat([avg, mx], dim=1))  # (N, 2, H, W) -> (N, 1, H, W)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(self, x)
-        return x + self.context(x)  # broadcast over C
+        return x + self.context(x)  # context checks x; broadcast over C
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}"

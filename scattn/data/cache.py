@@ -3,8 +3,9 @@
 Generated data sets (cluttered digits, colour-cue digits) are stored under
 :func:`scattn.runtime.data_dir` and read back next time. The file's name encodes
 every generation parameter, and the file holds those parameters and a SHA-256 of
-its arrays and parameters: a file that is truncated, altered, of other shapes or
-made with other parameters (copied or renamed by hand) is noticed and rebuilt. Writes are
+its arrays and parameters: a file that is truncated, altered, of other shapes, made
+with other parameters (copied or renamed by hand) or unreadable for any other reason is
+noticed and rebuilt, with a warning. Writes are
 atomic (:func:`scattn.runtime.atomic_write`), so a reader never sees half a file.
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -42,15 +42,21 @@ def _params_array(params: Mapping) -> np.ndarray:
 
 def load(path: Path, spec: Spec, params: Mapping) -> dict[str, np.ndarray] | None:
     """The arrays stored at ``path``, or None when missing, unreadable, misshapen, altered or
-    made with other generation ``params``."""
-    if not path.exists():
-        return None
+    made with other generation ``params``.
+
+    Whatever reading a file raises (a damaged zip header alone can raise OSError, ValueError,
+    KeyError, BadZipFile, NotImplementedError, MemoryError...), it means one thing: rebuild it.
+    """
     try:
-        with np.load(path, allow_pickle=False) as stored:
+        if not path.exists():
+            return None
+        # Our own file object: np.load leaves the file it opened open when the zip cannot be parsed.
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as stored:
             arrays = {key: stored[key] for key in (*spec, "params")}
             expected_digest = str(stored["sha256"])
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        warnings.warn(f"cache file {path} could not be read ({err}); rebuilding it", stacklevel=3)
+    except Exception as err:  # any failure to read means the same: rebuild the file
+        warnings.warn(f"cache file {path} could not be read ({type(err).__name__}: {err}); rebuilding it",
+                      stacklevel=3)
         return None
     if str(arrays["params"]) != str(_params_array(params)):
         warnings.warn(f"cache file {path} was made with other parameters ({arrays['params']}, "

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..arguments import integer, non_negative_int, positive_int
 from ..runtime import data_dir
 from .cache import cached
 from .canvases import Canvases
@@ -120,18 +121,16 @@ def colour_cue_digits(
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; expected 'train' or 'test'")
     n = CUE_DEFAULT_COUNTS[split] if n is None else n
-    params = dict(canvas_size=canvas_size, digit_size=digit_size, cue_height=cue_height,
-                  cue_gap=cue_gap, palette=palette, overlap=overlap, seed=seed)
-    _check_params(n, **params)
+    n, params = _check_params(n, canvas_size=canvas_size, digit_size=digit_size, cue_height=cue_height,
+                              cue_gap=cue_gap, palette=palette, overlap=overlap, seed=seed)
 
     if not cache:
         return _as_dataset(_generate(split, n, **params), split, params)
 
-    name = (f"colour-cue-v{FORMAT_VERSION}-{split}-n{n}-canvas{canvas_size}-digit{digit_size}"
-            f"-cue{cue_height}-gap{cue_gap}-palette{palette}{'-overlap' if overlap else ''}-seed{seed}.npz")
-    path = Path(root if root is not None else data_dir()) / "colour_cue_digits" / name
+    s = params["canvas_size"]
+    path = Path(root if root is not None else data_dir()) / "colour_cue_digits" / _cache_name(split, n, **params)
     spec = {
-        "images": ((n, 3, canvas_size, canvas_size), np.uint8),
+        "images": ((n, 3, s, s), np.uint8),
         "labels": ((n,), np.int64),
         "boxes": ((n, 2, 4), np.int64),
         "digit_labels": ((n, 2), np.int64),
@@ -158,21 +157,16 @@ def colour_cue_loaders(
     return tensor_loaders(train, test, batch_size, seed, device)
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _check_params(n, canvas_size, digit_size, cue_height, cue_gap, palette, overlap, seed) -> None:
-    for name, value in [("n", n), ("canvas_size", canvas_size), ("digit_size", digit_size),
-                        ("cue_height", cue_height)]:
-        if not _is_int(value) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    for name, value in [("cue_gap", cue_gap), ("seed", seed)]:
-        if not _is_int(value) or value < 0:
-            raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+def _check_params(n, canvas_size, digit_size, cue_height, cue_gap, palette, overlap, seed) -> tuple[int, dict]:
+    """``n`` and the generation parameters as plain Python values (NumPy integers name the same
+    cache file as ints), or a ValueError naming what was expected."""
+    n, canvas_size, digit_size, cue_height = (positive_int(name, value) for name, value in [
+        ("n", n), ("canvas_size", canvas_size), ("digit_size", digit_size), ("cue_height", cue_height)])
+    cue_gap, seed = non_negative_int("cue_gap", cue_gap), non_negative_int("seed", seed)
     if not isinstance(overlap, bool):
         raise ValueError(f"overlap must be True or False, got {overlap!r}")
-    if palette not in (2, 3) or isinstance(palette, bool):
+    palette = integer("palette", palette)
+    if palette not in (2, 3):
         raise ValueError(f"palette must be 2 (red, green) or 3 (red, green, blue), got {palette!r}")
     if not overlap and 2 * digit_size > canvas_size:
         raise ValueError(
@@ -184,6 +178,8 @@ def _check_params(n, canvas_size, digit_size, cue_height, cue_gap, palette, over
             f"no room below the bar: expected cue_height + cue_gap + digit_size "
             f"({cue_height} + {cue_gap} + {digit_size}) <= canvas_size ({canvas_size})"
         )
+    return n, dict(canvas_size=canvas_size, digit_size=digit_size, cue_height=cue_height, cue_gap=cue_gap,
+                   palette=palette, overlap=overlap, seed=seed)
 
 
 def _overlap(x, y, u, v, d) -> np.ndarray:
@@ -260,6 +256,11 @@ def _as_dataset(arrays: dict, split: str, params: dict) -> ColourCueDigits:
          ("labels", "boxes", "digit_labels", "colours", "target", "sources")}
     return ColourCueDigits(images, t["labels"], t["boxes"], t["digit_labels"], t["colours"],
                            t["target"], t["sources"], params={"split": split, **params})
+
+
+def _cache_name(split, n, canvas_size, digit_size, cue_height, cue_gap, palette, overlap, seed) -> str:
+    return (f"colour-cue-v{FORMAT_VERSION}-{split}-n{n}-canvas{canvas_size}-digit{digit_size}"
+            f"-cue{cue_height}-gap{cue_gap}-palette{palette}{'-overlap' if overlap else ''}-seed{seed}.npz")
 
 
 __all__ = ["COLOURS", "CUE_CANVAS_SIZE", "CUE_DEFAULT_COUNTS", "CUE_DIGIT_SIZE", "CUE_GAP", "CUE_HEIGHT",

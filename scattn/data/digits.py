@@ -113,25 +113,19 @@ def cluttered_digits(
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; expected 'train' or 'test'")
     n = DEFAULT_COUNTS[split] if n is None else n
-    params = dict(
-        canvas_size=canvas_size,
-        digit_size=digit_size,
-        n_distractors=n_distractors,
-        distractor_size=distractor_size,
-        seed=seed,
-    )
-    _check_params(n, **params)
+    n, params = _check_params(n, canvas_size, digit_size, n_distractors, distractor_size, seed)
 
     if not cache:
         return _as_dataset(_generate(split, n, **params), split, params)
 
     path = Path(root if root is not None else data_dir()) / "cluttered_digits" / _cache_name(split, n, **params)
+    s, k = params["canvas_size"], params["n_distractors"]
     spec = {
-        "images": ((n, 1, canvas_size, canvas_size), np.uint8),
+        "images": ((n, 1, s, s), np.uint8),
         "labels": ((n,), np.int64),
         "boxes": ((n, 4), np.int64),
         "sources": ((n,), np.int64),
-        "distractor_sources": ((n, n_distractors), np.int64),
+        "distractor_sources": ((n, k), np.int64),
     }
     arrays = cached(path, spec, lambda: _generate(split, n, **params), {"split": split, "n": n, **params})
     return _as_dataset(arrays, split, params)
@@ -154,12 +148,12 @@ def cluttered_digits_loaders(
     return tensor_loaders(train, test, batch_size, seed, device)
 
 
-def _check_params(n, canvas_size, digit_size, n_distractors, distractor_size, seed) -> None:
-    for name, value in [("n", n), ("canvas_size", canvas_size), ("digit_size", digit_size),
-                        ("distractor_size", distractor_size)]:
-        positive_int(name, value)
-    non_negative_int("n_distractors", n_distractors)
-    non_negative_int("seed", seed)
+def _check_params(n, canvas_size, digit_size, n_distractors, distractor_size, seed) -> tuple[int, dict]:
+    """``n`` and the generation parameters as plain ints (NumPy integers name the same cache
+    file as ints), or a ValueError naming what was expected."""
+    n, canvas_size, digit_size, distractor_size = (positive_int(name, value) for name, value in [
+        ("n", n), ("canvas_size", canvas_size), ("digit_size", digit_size), ("distractor_size", distractor_size)])
+    n_distractors, seed = non_negative_int("n_distractors", n_distractors), non_negative_int("seed", seed)
     if digit_size > canvas_size:
         raise ValueError(f"digit_size ({digit_size}) must fit on the canvas (canvas_size={canvas_size})")
     if distractor_size >= digit_size:
@@ -173,6 +167,8 @@ def _check_params(n, canvas_size, digit_size, n_distractors, distractor_size, se
             f"expected canvas_size >= digit_size + 2 * distractor_size - 1 "
             f"= {digit_size + 2 * distractor_size - 1}"
         )
+    return n, dict(canvas_size=canvas_size, digit_size=digit_size, n_distractors=n_distractors,
+                   distractor_size=distractor_size, seed=seed)
 
 
 def _outside(rng, start: np.ndarray, length: int, size: int, limit: int) -> np.ndarray:

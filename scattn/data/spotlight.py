@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from ..arguments import choice, integer, non_negative_int, number, positive_int
 from ..runtime import data_dir
 from .cache import cached
 from .canvases import Canvases
@@ -47,6 +48,7 @@ LIGHTS = ("all", "one")  # every digit lit, the brightest wins; or only the answ
 BARS = ("below", "outside")  # every bar below its digit; or above it in the grid's top row
 DEFAULT_COUNTS = {"train": 4000, "test": 1000}
 FORMAT_VERSION = 1  # bump when generation changes, so old cache files are not reused
+MAX_DRAWS = 1000  # rounds of redrawing the bars of canvases whose brightest bar does not lead enough
 
 
 class SpotlightDigits(Canvases):
@@ -131,14 +133,13 @@ def spotlight_digits(
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; expected 'train' or 'test'")
     n = DEFAULT_COUNTS[split] if n is None else n
-    params = dict(canvas_size=canvas_size, digit_size=digit_size, n_digits=n_digits, cue_gap=cue_gap,
-                  contrast=_pair("contrast", contrast), cue_range=_pair("cue_range", cue_range),
-                  cue_margin=cue_margin, lights=lights, bars=bars, seed=seed)
-    _check_params(n, **params)
+    n, params = _check_params(n, canvas_size=canvas_size, digit_size=digit_size, n_digits=n_digits,
+                              cue_gap=cue_gap, contrast=contrast, cue_range=cue_range, cue_margin=cue_margin,
+                              lights=lights, bars=bars, seed=seed)
     if not cache:
         return _as_dataset(_generate(split, n, **params), split, params)
 
-    k, s = n_digits, canvas_size
+    k, s = params["n_digits"], params["canvas_size"]
     path = Path(root if root is not None else data_dir()) / "spotlight_digits" / _cache_name(split, n, **params)
     spec = {
         "images": ((n, 2, s, s), np.uint8),
@@ -180,19 +181,18 @@ def _pair(name, value) -> tuple[float, float]:
 
 
 def _check_params(n, canvas_size, digit_size, n_digits, cue_gap, contrast, cue_range, cue_margin, lights, bars,
-                  seed) -> None:
-    if lights not in LIGHTS:
-        raise ValueError(f"unknown lights {lights!r}; expected one of {', '.join(map(repr, LIGHTS))}")
-    if bars not in BARS:
-        raise ValueError(f"unknown bars {bars!r}; expected one of {', '.join(map(repr, BARS))}")
-    for name, value in [("n", n), ("canvas_size", canvas_size), ("digit_size", digit_size)]:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if isinstance(n_digits, bool) or n_digits not in (1, 2, 3, 4):
+                  seed) -> tuple[int, dict]:
+    """``n`` and the generation parameters as plain Python values (NumPy numbers name the same
+    cache file as Python ones), or a ValueError naming what was expected."""
+    lights, bars = choice("lights", lights, LIGHTS), choice("bars", bars, BARS)
+    n, canvas_size, digit_size = (positive_int(name, value) for name, value in [
+        ("n", n), ("canvas_size", canvas_size), ("digit_size", digit_size)])
+    n_digits = integer("n_digits", n_digits)
+    if n_digits not in (1, 2, 3, 4):
         raise ValueError(f"n_digits must be 1, 2, 3 or 4 (one per cell of a 2×2 grid), got {n_digits!r}")
-    for name, value in [("cue_gap", cue_gap), ("seed", seed)]:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    cue_gap, seed = non_negative_int("cue_gap", cue_gap), non_negative_int("seed", seed)
+    contrast, cue_range = _pair("contrast", contrast), _pair("cue_range", cue_range)
+    cue_margin = number("cue_margin", cue_margin, low=0.0)
     if digit_size < CUE_WIDTH:
         raise ValueError(f"digit_size ({digit_size}) must be at least the bar's width ({CUE_WIDTH})")
     cell, span = canvas_size // 2, digit_size + cue_gap + CUE_HEIGHT
@@ -202,13 +202,14 @@ def _check_params(n, canvas_size, digit_size, n_digits, cue_gap, contrast, cue_r
             f"in a cell of canvas_size // 2 = {cell} rows"
         )
     width = cue_range[1] - cue_range[0]
-    if isinstance(cue_margin, bool) or not isinstance(cue_margin, (int, float)) or cue_margin < 0 or (
-        n_digits > 1 and cue_margin >= width
-    ):
+    if n_digits > 1 and cue_margin >= width:
         raise ValueError(
             f"cue_margin must be a number >= 0 and, with several digits, below the width of "
             f"cue_range {cue_range} ({width:g}), got {cue_margin!r}"
         )
+    return n, dict(canvas_size=canvas_size, digit_size=digit_size, n_digits=n_digits, cue_gap=cue_gap,
+                   contrast=contrast, cue_range=cue_range, cue_margin=cue_margin, lights=lights, bars=bars,
+                   seed=seed)
 
 
 def _generate(split, n, canvas_size, digit_size, n_digits, cue_gap, contrast, cue_range, cue_margin, lights,
@@ -229,14 +230,26 @@ def _generate(split, n, canvas_size, digit_size, n_digits, cue_gap, contrast, cu
     order = np.concatenate(by_class)
     picks = order[starts[classes] + (rng.random((n, K)) * counts[classes]).astype(np.int64)]  # (N, K)
 
-    # Bar brightness: redraw a canvas until its brightest bar leads by cue_margin.
-    cues = rng.uniform(*cue_range, (n, K)).astype(np.float32)
-    while K > 1:
+    # Bar brightness: redraw a canvas until its brightest bar leads by cue_margin. One draw of K
+    # bars leads by m with chance (1 - m / width)^K: a margin close to the width would never end.
+    def close(cues):  # (N,) True where the brightest bar does not lead the next by cue_margin
         top2 = np.sort(cues, axis=1)[:, -2:]
-        close = top2[:, 1] - top2[:, 0] < cue_margin
-        if not close.any():
+        return top2[:, -1] - top2[:, 0] < cue_margin if K > 1 else np.zeros(len(cues), dtype=bool)
+
+    cues = rng.uniform(*cue_range, (n, K)).astype(np.float32)
+    redraw = close(cues)
+    for _ in range(MAX_DRAWS):
+        if not redraw.any():
             break
-        cues[close] = rng.uniform(*cue_range, (int(close.sum()), K))
+        cues[redraw] = rng.uniform(*cue_range, (int(redraw.sum()), K))
+        redraw = close(cues)
+    if redraw.any():
+        raise ValueError(
+            f"cue_margin {cue_margin:g} is too close to the width of cue_range {cue_range} "
+            f"({cue_range[1] - cue_range[0]:g}) for {K} bars: after {MAX_DRAWS} rounds of redrawing, "
+            f"{int(redraw.sum())} of {n} canvases still had no bar that led by it; expected a smaller cue_margin "
+            f"(K bars lead by m with chance (1 - m / width)^K per draw)"
+        )
     if lights == "one":  # only the answer's bar is lit: selection is on/off, not a contest
         cues = np.where(cues == cues.max(axis=1, keepdims=True), cues, 0).astype(np.float32)
     contrasts = rng.uniform(*contrast, (n, K)).astype(np.float32)
