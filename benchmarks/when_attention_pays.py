@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import time
@@ -149,38 +150,96 @@ def load_runs(paths: Sequence[str]) -> list[dict]:
 
 
 def report(args: argparse.Namespace) -> int:
-    runs = load_runs(args.paths)
+    print(report_table(args.paths, args.baseline, args.order, rates=not args.no_rates))
+    return 0
+
+
+def report_table(paths: Sequence[str], baseline: str = "none", order: Sequence[str] | None = None,
+                 rates: bool = True) -> str:
+    """The Markdown table of the recorded runs in ``paths``: per variant (in ``order``, else as
+    recorded) its cost, with ``rates`` its rate of finding the colour cue (final test accuracy
+    >= 90%, Wilson's 95% interval) and when it found it, its final accuracy, and its paired
+    difference to ``baseline`` (t interval, seeds ahead/behind, t-test, Holm's correction over
+    the variants)."""
     by = {}
-    for r in runs:
+    for r in load_runs(paths):
         by.setdefault(r["label"], {})[r["seed"]] = r
-    base = by.get(args.baseline, {})
-    print(f"| variant | seeds | params | FLOPs/image | found (≥ {100 * FOUND:.0f}%): rate, 95% CI | median epoch "
-          f"found | final acc %, median (range) | − {args.baseline}, mean [95% CI] points | paired t p | "
-          f"Holm p |\n|---|---|---|---|---|---|---|---|---|---|")
+    if order:
+        by = {label: by[label] for label in order}
+    base = by.get(baseline, {})
     rows, pvalues = [], []
     for label, seeds in by.items():
-        rs = list(seeds.values())
-        found = [r for r in rs if r["final"] >= FOUND]
-        epochs = [first_epoch_at(r["history"]) for r in found]
-        finals = [100 * r["final"] for r in rs]
         common = [s for s in seeds if s in base]
         cmp = (stats.paired([100 * seeds[s]["final"] for s in common], [100 * base[s]["final"] for s in common])
-               if label != args.baseline and len(common) >= 2 else None)
-        rows.append((label, rs, found, epochs, finals, cmp))
+               if label != baseline and len(common) >= 2 else None)
+        rows.append((label, list(seeds.values()), cmp))
         if cmp is not None:
             pvalues.append(cmp.p)
     adjusted = iter(stats.holm(pvalues)) if pvalues else iter(())
-    for label, rs, found, epochs, finals, cmp in rows:
-        rate = stats.rate(len(found), len(rs))
-        median_epoch = f"{statistics.median(epochs):g}" if epochs else "–"
-        diff = p = holm = "–"
-        if cmp is not None:
+    head = ["variant", "seeds", "params", "FLOPs/image"]
+    if rates:
+        head += [f"found (≥ {100 * FOUND:.0f}%): rate, 95% CI", "median epoch found"]
+    head += ["final acc %, median (range)", f"− {baseline}, mean [95% CI] points", "ahead / behind", "paired t p",
+             "Holm p"]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, rs, cmp in rows:
+        finals = [100 * r["final"] for r in rs]
+        cells = [label, str(len(rs)), f"{rs[0]['params']:,}", f"{rs[0]['flops'] / 1e6:.2f}M"]
+        if rates:
+            found = [r for r in rs if r["final"] >= FOUND]
+            epochs = [first_epoch_at(r["history"]) for r in found]
+            cells += [str(stats.rate(len(found), len(rs))), f"{statistics.median(epochs):g}" if epochs else "–"]
+        cells.append(f"{statistics.median(finals):.1f} ({min(finals):.1f}-{max(finals):.1f})")
+        if cmp is None:
+            cells += ["–"] * 4
+        else:
             low, high = cmp.ci()
-            diff, p, holm = f"{cmp.mean:+.1f} [{low:+.1f}, {high:+.1f}] (n = {cmp.n})", f"{cmp.p:.2g}", \
-                f"{next(adjusted):.2g}"
-        print(f"| {label} | {len(rs)} | {rs[0]['params']:,} | {rs[0]['flops'] / 1e6:.2f}M | {rate} | "
-              f"{median_epoch} | {statistics.median(finals):.1f} ({min(finals):.1f}-{max(finals):.1f}) | {diff} | "
-              f"{p} | {holm} |")
+            cells += [f"{cmp.mean:+.1f} [{low:+.1f}, {high:+.1f}] (n = {cmp.n})", f"{cmp.wins} / {cmp.losses}",
+                      f"{cmp.p:.2g}", f"{next(adjusted):.2g}"]
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+# ----------------------------------------------------------------------------- docs/results.md
+
+RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
+RECORDED = Path(__file__).resolve().parents[1] / "scattn" / "recorded"
+TABLE = re.compile(r"(<!-- table: (.*?) -->\n)(.*?)(<!-- end of table -->)", re.S)
+
+
+def tables(text: str) -> str:
+    """``text`` with every table block regenerated from the recorded files it names. A block reads
+    ``<!-- table: PATTERN ... [--baseline NAME] [--no-rates] [--order NAME ...] -->``, then the table, then
+    ``<!-- end of table -->``; the patterns are globs under scattn/recorded/ (without .json)."""
+    def regenerate(m: re.Match) -> str:
+        words = m.group(2).split()
+        baseline, order, patterns, rates = "none", None, [], True
+        while words:
+            word = words.pop(0)
+            if word == "--baseline":
+                baseline = words.pop(0)
+            elif word == "--no-rates":
+                rates = False
+            elif word == "--order":
+                order, words = words, []
+            else:
+                patterns.append(word)
+        paths = [str(p) for pattern in patterns for p in sorted(RECORDED.glob(f"{pattern}.json"))]
+        if not paths:
+            raise SystemExit(f"docs/results.md names {patterns}, which match no recorded file")
+        return m.group(1) + report_table(paths, baseline, order, rates) + "\n" + m.group(4)
+
+    return TABLE.sub(regenerate, text)
+
+
+def doc(args: argparse.Namespace) -> int:
+    old = RESULTS.read_text(encoding="utf-8")
+    new = tables(old)
+    if args.check:
+        print("docs/results.md " + ("is up to date" if new == old else "is stale: run `... doc`"))
+        return 0 if new == old else 1
+    RESULTS.write_text(new, encoding="utf-8")
+    print("docs/results.md " + ("updated" if new != old else "already up to date"))
     return 0
 
 
@@ -210,7 +269,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("report", help="Markdown tables from recorded files")
     p.add_argument("paths", nargs="+")
     p.add_argument("--baseline", default="none")
+    p.add_argument("--order", nargs="+", help="the variants' rows in this order")
+    p.add_argument("--no-rates", action="store_true", help="no discovery columns (tasks without a cue to find)")
     p.set_defaults(func=report)
+    d = sub.add_parser("doc", help="regenerate the tables of docs/results.md from the recorded files")
+    d.add_argument("--check", action="store_true", help="only say whether they are up to date")
+    d.set_defaults(func=doc)
     argv = sys.argv[1:] if argv is None else list(argv)
     args = ap.parse_args(argv)
     args.argv = argv  # the command line, for the provenance of what it records
