@@ -29,7 +29,7 @@ def _learning_input(c: int) -> torch.Tensor:
 
 def _gate_shapes(x: torch.Tensor, name: str) -> dict[tuple, str]:
     n, c = x.shape[:2]
-    return {(n, c, 1, 1): f"{name} (N×C×1×1)", (n, c): f"{name} (N×C)"}
+    return {(n, c, 1, 1): t("{name} (N×C×1×1)", name=name), (n, c): t("{name} (N×C)", name=name)}
 
 
 def channel_attention(cls) -> None:
