@@ -51,7 +51,7 @@ def catalogue(lang: str) -> dict[str, str]:
     """English template -> template in ``lang``, read once from the package's data; {} for English."""
     if lang == "en":
         return {}
-    text = resources.files(__package__).joinpath("locale", f"{lang}.json").read_text(encoding="utf-8")
+    text = (resources.files("scattn") / "locale" / f"{lang}.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 
