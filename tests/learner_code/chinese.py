@@ -67,7 +67,7 @@ CHINESE = {
     "no gradient reaches the MLP's first layer": "MLP 的第一层收不到梯度",
     "raw parameters": "裸参数",
     "nn.Linear layers": "nn.Linear 层",
-    "squeeze uses max pooling": "压缩（squeeze）用了最大池化",
+    "squeeze uses max pooling": "挤压（squeeze）用了最大池化",
     "global AVERAGE": "全局平均池化",
     "ReLU between the two FC layers is missing": "缺少两个全连接层之间的 ReLU",
     "returned the excitation s (N×C)": "你返回的是激励 s（N×C）",
