@@ -83,10 +83,14 @@ def test_a_twin_whose_code_was_edited_by_hand_is_caught_and_a_real_run_is_kept(r
     zh.record(repo, {first: "# 01 · 标题", second: "第二段。"})
     zh.build()
     twin = nbformat.read(zh.twin(repo), as_version=4)
+    assert twin.metadata["scattn"]["outputs"].startswith("carried over from notebooks/01_probe.ipynb's run")
     twin.cells[3].outputs = [nbformat.v4.new_output("stream", text="2 (a real run in Chinese)\n")]
+    twin.metadata["scattn"]["outputs"] = f"{zh.RUN_IN_CHINESE} (cpu profile, 2026-12-06)"  # as tools/claims writes
     nbformat.write(twin, zh.twin(repo))
-    zh.build()  # the code is unchanged: the twin's own outputs stay
-    assert nbformat.read(zh.twin(repo), as_version=4).cells[3].outputs[0]["text"].startswith("2 (a real run")
+    zh.build()  # the code is unchanged: the twin's own run stays, and says so
+    kept = nbformat.read(zh.twin(repo), as_version=4)
+    assert kept.cells[3].outputs[0]["text"].startswith("2 (a real run")
+    assert kept.metadata["scattn"]["outputs"].startswith(zh.RUN_IN_CHINESE)
     twin.cells[3].source = "print(2 + 2)"
     nbformat.write(twin, zh.twin(repo))
     assert zh.code_differences(repo) and zh.build(check=True)

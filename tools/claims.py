@@ -115,6 +115,12 @@ def run(paths, profile: str, timeout: int = 3600) -> dict[str, dict]:
             start = time.perf_counter()
             run_in_place([target])
             nb = nbformat.read(target, as_version=4)
+            if target == path and key(path).startswith("zh/"):  # say so in the twin: tools/translate.py keeps it
+                from tools.translate import RUN_IN_CHINESE
+
+                nb.metadata.setdefault("scattn", {})["outputs"] = (
+                    f"{RUN_IN_CHINESE} ({profile} profile, {datetime.now(timezone.utc):%Y-%m-%d})")
+                nbformat.write(nb, path)
             ledger = load()
             ledger.setdefault(key(path), {})[profile] = recorded[key(path)] = entry(nb, profile,
                                                                                       time.perf_counter() - start)

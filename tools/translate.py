@@ -15,11 +15,12 @@ translation is *stale*, a cell without an entry is *missing*: ``build`` refuses 
 behind the English. ``make exercises`` then writes ``zh/exercises/`` from ``zh/solutions/`` as
 it writes ``exercises/`` from ``solutions/``.
 
-Outputs: a generated twin starts with the English run's outputs carried over (the code is
-byte-identical, so every printed number is the same run's); the notebooks whose outputs depend
-on the language (those that call the exercise checks) are then run for real in Chinese
-(``python -m tools.claims run --profile cpu zh/...``). ``build`` keeps a twin's outputs where its
-code is unchanged, so a real Chinese run is not overwritten by the next build.
+Outputs, and which: a generated twin starts with the English run's outputs carried over (the
+code is byte-identical, so every printed number is the same run's), and its metadata says so
+(``metadata.scattn.outputs``). The notebooks whose outputs depend on the language (those that
+call the exercise checks: notebook 00 and the solutions) are then run for real in Chinese
+(``python -m tools.claims run --profile cpu zh/...``), which records "a real run in Chinese" there;
+``build`` keeps such a run's outputs as long as the code is unchanged.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import nbformat
 from tools.notebooks import BADGE_TAG, ROOT, stamp_notebook
 
 CATALOGUE = ROOT / "translations" / "zh"
+RUN_IN_CHINESE = "a real run in Chinese"  # what tools/claims.py writes into a twin it ran
 EDITION = ROOT / "zh"
 SOURCES = ("notebooks", "solutions")
 
@@ -183,15 +185,21 @@ def generate(english: Path):
         cell.source = relink(join_cjk_lines(cat[cell.id]["zh"]), english)
     path = twin(english)
     old = nbformat.read(path, as_version=4) if path.exists() else None
-    if old is not None:  # keep a real Chinese run's outputs where the code is unchanged
+    source = english.resolve().relative_to(ROOT).as_posix()
+    outputs = f"carried over from {source}'s run (its code is byte-identical)"
+    if old is not None and old.metadata.get("scattn", {}).get("outputs", "").startswith(RUN_IN_CHINESE):
         previous = {c.id: c for c in old.cells if c.cell_type == "code"}
-        for cell in zh.cells:
-            if cell.cell_type == "code" and cell.id in previous and previous[cell.id].source == cell.source:
-                cell.outputs = previous[cell.id].outputs
-                cell.execution_count = previous[cell.id].execution_count
-    zh.metadata.setdefault("scattn", {})["translation"] = (
-        f"generated from {english.resolve().relative_to(ROOT).as_posix()} and "
-        f"{catalogue_path(english).relative_to(ROOT).as_posix()} by `make zh`; edit those, not this file")
+        if all(c.id in previous and previous[c.id].source == c.source for c in zh.cells if c.cell_type == "code"
+               and "setup" not in c.metadata.get("tags", [])):  # a real Chinese run of this very code: keep it
+            for cell in zh.cells:
+                if cell.cell_type == "code":
+                    cell.outputs = previous[cell.id].outputs
+                    cell.execution_count = previous[cell.id].execution_count
+            outputs = old.metadata["scattn"]["outputs"]
+    zh.metadata.setdefault("scattn", {}).update({
+        "translation": f"generated from {source} and {catalogue_path(english).relative_to(ROOT).as_posix()} by "
+                       "`make zh`; edit those, not this file",
+        "outputs": outputs})
     stamp_notebook(zh, path)  # the badge for this path, the Chinese setup cell
     return zh
 
