@@ -40,10 +40,11 @@ site: $(VENV)/.scattn-site-installed
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 # The whole suite: lint, then unit, property and cross-checks, and nbval (strict) on the
-# course notebooks, the solutions and the exercises, all in the smoke profile.
+# course notebooks, the solutions and the exercises (English and Chinese), all in the smoke profile.
 test: $(VENV)/.scattn-site-installed
 	$(BIN)/ruff check scattn tests benchmarks tools
-	SCATTN_PROFILE=smoke $(BIN)/python -m pytest -n 2 --dist loadfile $(NBVAL) tests notebooks solutions exercises
+	SCATTN_PROFILE=smoke $(BIN)/python -m pytest -n 2 --dist loadfile $(NBVAL) tests notebooks solutions exercises \
+		$(wildcard zh/notebooks zh/solutions zh/exercises)
 
 # Only the Python tests, no notebooks and no fresh-venv installation tests (-m "not install").
 test-fast: $(STAMP)
