@@ -7,9 +7,10 @@
 The peak score saturates on the course's canvases (a map only has to put its
 maximum somewhere on the digit), so it comes with a baseline that learned
 nothing, :func:`ink_density_map`, and with per-image measures that do not
-saturate: :func:`gate_mass_in_box`, :func:`digit_vs_fragment` and the deletion
-test :func:`deletion_drop`; :func:`paired_difference` compares two of them
-image by image, and :func:`localisation_table` puts them side by side.
+saturate: :func:`gate_mass_in_box`, :func:`digit_vs_fragment_auc` and the
+deletion test :func:`deletion_drop`; :func:`paired_difference` compares two of
+them image by image (grouped by source digit where canvases share one, with a
+confidence interval), and :func:`localisation_table` puts them side by side.
 
 Every attention module computes its map(s) through a :class:`scattn.Gate`; a
 forward hook on each gate records what the module multiplies by, in one forward
@@ -28,6 +29,7 @@ from torch import nn
 from .arguments import odd_kernel_size
 from .attention import Gate
 from .runtime import model_device, train_mode
+from .stats import mcnemar, paired
 from .table import Table
 
 
@@ -144,20 +146,28 @@ def peak_positions(maps: torch.Tensor, canvas_size: int | tuple[int, int]) -> to
     return torch.stack([flat % w, flat // w], dim=1)  # (N, 2) as (x, y)
 
 
-def localisation_score(maps: torch.Tensor, boxes: torch.Tensor, canvas_size: int | tuple[int, int]) -> float:
-    """Fraction of images whose map peaks inside the target's box.
+def peak_in_box(maps: torch.Tensor, boxes: torch.Tensor, canvas_size: int | tuple[int, int]) -> torch.Tensor:
+    """Per image, whether the map's upsampled peak lies inside the target's box: (N,) bool.
 
     maps (N, H, W) at any resolution, upsampled bilinearly to the canvas; boxes
-    (N, 4) as (x0, y0, x1, y1), x1 and y1 exclusive. Chance level is the box's
-    share of the canvas (18² / 40² ≈ 0.20 for the default cluttered digits).
+    (N, 4) as (x0, y0, x1, y1), x1 and y1 exclusive.
     """
     boxes = torch.as_tensor(boxes).cpu()
     peaks = peak_positions(maps, canvas_size)
     if boxes.shape != (peaks.shape[0], 4):
         raise ValueError(f"boxes must be (N, 4) with N = {peaks.shape[0]}, got {tuple(boxes.shape)}")
     x, y = peaks[:, 0], peaks[:, 1]
-    inside = (boxes[:, 0] <= x) & (x < boxes[:, 2]) & (boxes[:, 1] <= y) & (y < boxes[:, 3])
-    return inside.float().mean().item()
+    return (boxes[:, 0] <= x) & (x < boxes[:, 2]) & (boxes[:, 1] <= y) & (y < boxes[:, 3])
+
+
+def localisation_score(maps: torch.Tensor, boxes: torch.Tensor, canvas_size: int | tuple[int, int]) -> float:
+    """Fraction of images whose map peaks inside the target's box (the mean of :func:`peak_in_box`).
+
+    maps (N, H, W) at any resolution, upsampled bilinearly to the canvas; boxes
+    (N, 4) as (x0, y0, x1, y1), x1 and y1 exclusive. Chance level is the box's
+    share of the canvas (18² / 40² ≈ 0.20 for the default cluttered digits).
+    """
+    return peak_in_box(maps, boxes, canvas_size).float().mean().item()
 
 
 def gradient_saliency(model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
@@ -268,15 +278,7 @@ def gate_mass_in_box(maps, boxes, canvas_size, *, relative: bool = False) -> tor
     return torch.where(total > 0, (m * inside).sum(dim=(1, 2)) / total, torch.full_like(total, math.nan))
 
 
-def digit_vs_fragment(maps, images, boxes, *, ink: float = 0.25) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per image, the map's mean on the digit's ink and on the fragments' ink: two (N,) tensors.
-
-    Ink is a pixel brighter than ``ink``; inside the digit's box it is the digit's,
-    outside it a fragment's (fragments never overlap the digit's box). The map is
-    upsampled to the canvas. A map that tells the digit from the clutter is higher
-    on the first; a gate that does not is equal on both. NaN where an image has no
-    fragment ink (or no digit ink).
-    """
+def _ink_masks(maps, images, boxes, ink: float):
     x = torch.as_tensor(images).detach().float().cpu()
     if x.dim() == 4:
         x = x.mean(dim=1)  # (N, C, H, W) -> (N, H, W)
@@ -287,13 +289,54 @@ def digit_vs_fragment(maps, images, boxes, *, ink: float = 0.25) -> tuple[torch.
     inside = box_masks(boxes, tuple(x.shape[1:]))
     _check_n("boxes", inside.shape[0], m.shape[0])
     inked = x > ink
+    return m, inked & inside, inked & ~inside
+
+
+def digit_vs_fragment(maps, images, boxes, *, ink: float = 0.25) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image, the map's mean on the digit's ink and on the fragments' ink: two (N,) tensors.
+
+    Ink is a pixel brighter than ``ink``; inside the digit's box it is the digit's,
+    outside it a fragment's (fragments never overlap the digit's box). The map is
+    upsampled to the canvas. A map that tells the digit from the clutter is higher
+    on the first; a gate that does not is equal on both. NaN where an image has no
+    fragment ink (or no digit ink). The means are in the map's own units, so they
+    compare maps of one kind only: a gate never falls below σ's floor, a gradient map
+    starts at 0, and their ratios differ for that reason alone. To compare maps of
+    different kinds use :func:`digit_vs_fragment_auc`, which depends only on ranks.
+    """
+    m, digit, fragment = _ink_masks(maps, images, boxes, ink)
 
     def mean_on(mask: torch.Tensor) -> torch.Tensor:
         count = mask.sum(dim=(1, 2))
         total = (m * mask).sum(dim=(1, 2))
         return torch.where(count > 0, total / count.clamp(min=1), torch.full_like(total, math.nan))
 
-    return mean_on(inked & inside), mean_on(inked & ~inside)
+    return mean_on(digit), mean_on(fragment)
+
+
+def digit_vs_fragment_auc(maps, images, boxes, *, ink: float = 0.25) -> torch.Tensor:
+    """Per image, how often the map ranks digit ink above fragment ink: (N,) in [0, 1].
+
+    AUC = P(m(p) > m(q)) + ½ P(m(p) = m(q)),  p a digit-ink pixel, q a fragment-ink pixel
+
+    (the Mann-Whitney statistic over all such pairs of the image). 1: every digit
+    pixel above every fragment pixel; 0.5: no preference, as for a flat map; 0: the
+    reverse. It depends only on the order of the map's values, so any increasing
+    transform leaves it unchanged: a sigmoid, a floor above 0, a scale. That makes it
+    fair between a gate (between σ's floor and 1) and a gradient map (from 0 up),
+    which :func:`digit_vs_fragment`'s means are not. It does not say how *strongly* a
+    gate acts: a gate between 0.99 and 1 can rank perfectly. Ink and fragments are as
+    in :func:`digit_vs_fragment`; NaN where an image has no fragment (or digit) ink.
+    """
+    m, digit, fragment = _ink_masks(maps, images, boxes, ink)
+    out = torch.full((m.shape[0],), math.nan)
+    for i in range(m.shape[0]):
+        d, f = m[i][digit[i]], m[i][fragment[i]].sort().values
+        if d.numel() and f.numel():
+            below = torch.searchsorted(f, d, side="left")  # fragment pixels under each digit pixel
+            tied = torch.searchsorted(f, d, side="right") - below
+            out[i] = (below.double() + 0.5 * tied.double()).sum().item() / (d.numel() * f.numel())
+    return out
 
 
 @dataclass
@@ -302,7 +345,9 @@ class Deletion:
 
     ``accuracy``: on the intact images; ``accuracy_map``: after deleting the region
     the map ranks highest; ``accuracy_random``: after deleting random regions of
-    the same size. ``correct*``: per image, for paired tests (McNemar). ``inside*``:
+    the same size. ``correct*``: per image, for paired comparisons (:func:`paired_difference`
+    on ``correct_a.float()`` and ``correct_b.float()``, grouped where images share a
+    source). ``inside*``:
     per image, the share of the deleted pixels that lay in the digit's box (when
     boxes were given). ``pixels``: how many pixels each deletion removed.
     """
@@ -420,10 +465,14 @@ def deletion_drop(model: nn.Module, images, labels, maps, boxes=None, *, fractio
 
 @dataclass
 class PairedDifference:
-    """Per-image differences a − b and the paired t-test on them.
+    """Per-image differences d = a − b, their mean with a confidence interval, and the paired t-test.
 
-    mean and sd of the differences, n images, t = mean / (sd / √n), p two-sided,
-    ``wins`` and ``losses``: images where a is above / below b.
+    Without groups every image is one unit. With groups (images that share a source,
+    such as canvases built on the same handwritten digit, are not independent) the
+    differences are first averaged within each group and the groups are the units:
+    mean  d̄ over the units, low..high its t interval at ``level``, sd the spread of the
+    units, t = d̄ / (sd / √n) with n − 1 degrees of freedom, p two-sided. ``wins`` and
+    ``losses`` count images where a is above / below b; ``images`` how many were compared.
     """
 
     mean: float
@@ -433,79 +482,104 @@ class PairedDifference:
     p: float
     wins: int
     losses: int
+    low: float = math.nan
+    high: float = math.nan
+    images: int = 0
+    unit: str = "images"
+    level: float = 0.95
+
+    def ci(self) -> tuple[float, float]:
+        return self.low, self.high
 
     def __str__(self) -> str:
-        return (f"a − b = {self.mean:+.4f} (sd {self.sd:.4f}, n = {self.n}; a higher on {self.wins}, "
-                f"lower on {self.losses}); paired t = {self.t:.2f}, p = {self.p:.2g}")
+        p = "< 1e-300" if self.p == 0 else f"= {self.p:.2g}"
+        return (f"a − b = {self.mean:+.4f}, {100 * self.level:.0f}% CI [{self.low:+.4f}, {self.high:+.4f}] "
+                f"(paired t over {self.n} {self.unit}: t = {self.t:.2f}, p {p}; "
+                f"a higher on {self.wins} of {self.images} images, lower on {self.losses})")
 
 
-def paired_difference(a, b) -> PairedDifference:
-    """Compare two per-image scores of the same images, image by image (paired t-test).
+def paired_difference(a, b, groups=None, *, level: float = 0.95) -> PairedDifference:
+    """Compare two per-image scores of the same images, image by image (paired t-test, t interval).
 
     a, b: (N,) scores in the same image order, e.g. the gate's and the ink
-    baseline's :func:`gate_mass_in_box`. Images where either is NaN are left out.
-    (A local helper: the package's seed-level tests are in ``scattn.stats`` where
-    it exists; this one needs only ``scipy.stats``.)
+    baseline's :func:`gate_mass_in_box`, or two deletions' ``correct_map.float()``
+    (then the difference is one of accuracies). Images where either is NaN are left
+    out. ``groups`` (N,) labels images that are not independent of each other, e.g.
+    ``dataset.sources``, the handwritten digit each canvas was built on: the
+    differences are averaged within each group and the test and the interval run
+    over the groups (a cluster-level paired test), since treating N canvases from
+    far fewer digits as N independent items would make the interval too narrow.
     """
-    from scipy import stats
-
     a = torch.as_tensor(a, dtype=torch.float64).cpu().reshape(-1)
     b = torch.as_tensor(b, dtype=torch.float64).cpu().reshape(-1)
     if a.shape != b.shape:
         raise ValueError(f"a and b need one score per image each, got {a.numel()} and {b.numel()}")
     keep = ~(a.isnan() | b.isnan())
-    d = (a - b)[keep]
-    n = d.numel()
-    if n < 2:
-        raise ValueError(f"a paired test needs at least 2 images with both scores, got {n}")
-    sd = d.std().item()
-    t, p = (math.nan, math.nan) if sd == 0 else stats.ttest_1samp(d.numpy(), 0.0)
-    return PairedDifference(d.mean().item(), sd, n, float(t), float(p), int((d > 0).sum()), int((d < 0).sum()))
+    if groups is not None:
+        groups = torch.as_tensor(groups).cpu().reshape(-1)
+        if groups.shape != a.shape:
+            raise ValueError(f"groups needs one label per image ({a.numel()}), got {groups.numel()}")
+        groups = groups[keep]
+    a, b = a[keep], b[keep]
+    d = a - b
+    if groups is not None:
+        _, unit_of = torch.unique(groups, return_inverse=True)  # (n,) -> index of its group
+        count = torch.zeros(int(unit_of.max()) + 1 if unit_of.numel() else 0, dtype=torch.float64)
+        count.index_add_(0, unit_of, torch.ones_like(a))
+        ua = torch.zeros_like(count).index_add_(0, unit_of, a) / count  # mean of a per group
+        ub = torch.zeros_like(count).index_add_(0, unit_of, b) / count
+        unit = "groups"
+    else:
+        ua, ub, unit = a, b, "images"
+    if ua.numel() < 2:
+        raise ValueError(f"a paired test needs at least 2 {unit} with both scores, got {ua.numel()}")
+    result = paired(ua.tolist(), ub.tolist())
+    low, high = result.ci(level)
+    return PairedDifference(result.mean, result.sd, result.n, result.t, result.p, int((d > 0).sum()),
+                            int((d < 0).sum()), low, high, int(d.numel()), unit, level)
 
 
 def mcnemar_p(correct_a, correct_b) -> float:
-    """McNemar's exact two-sided p-value for two sets of per-image right/wrong on the same images."""
-    from scipy import stats
+    """McNemar's exact two-sided p-value for two sets of per-image right/wrong on the same images.
 
+    Valid only when the images are independent draws. The course's canvases are not:
+    a few hundred handwritten digits make every test set, so several canvases share a
+    digit (and fragments). There compare with :func:`paired_difference` and ``groups``.
+    (:func:`scattn.stats.mcnemar` computes the same test.)
+    """
     a = torch.as_tensor(correct_a, dtype=torch.bool).reshape(-1)
     b = torch.as_tensor(correct_b, dtype=torch.bool).reshape(-1)
     if a.shape != b.shape:
         raise ValueError(f"correct_a and correct_b need one entry per image each, got {a.numel()} and {b.numel()}")
-    only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
-    if only_a + only_b == 0:
-        return 1.0
-    return float(stats.binomtest(min(only_a, only_b), only_a + only_b, 0.5).pvalue)
+    return mcnemar(a.numpy(), b.numpy()).p
 
 
 def localisation_table(named_maps: dict, images, boxes, *, ink: float = 0.25) -> Table:
     """Every measure for every map, one row each: the table notebooks and docs print.
 
-    ``named_maps``: {label: (N, h, w) map}. Columns: ``peak`` (:func:`localisation_score`),
-    ``mass`` and ``mass − min`` (:func:`gate_mass_in_box`, plain and ``relative``),
-    ``on digit`` / ``on fragments`` (:func:`digit_vs_fragment`, means over images)
-    and their ratio, computed per image and averaged.
+    ``named_maps``: {label: (N, h, w) map}. Columns, means over the images: ``peak``
+    (:func:`localisation_score`), ``mass`` and ``mass − min`` (:func:`gate_mass_in_box`,
+    plain and ``relative``; ``mass`` is "–" for a map with negative values) and
+    ``digit > fragment`` (:func:`digit_vs_fragment_auc`, 0.5 for no preference).
     """
     x = torch.as_tensor(images).detach().float().cpu()
     size = tuple(x.shape[-2:])
     rows = []
     for label, maps in named_maps.items():
         m = _maps3(maps, str(label))
-        digit, fragment = digit_vs_fragment(m, x, boxes, ink=ink)
         rows.append({
             "map": str(label),
             "peak": localisation_score(m, boxes, size),
             "mass": gate_mass_in_box(m, boxes, size).nanmean().item() if m.min() >= 0 else math.nan,
             "mass − min": gate_mass_in_box(m, boxes, size, relative=True).nanmean().item(),
-            "on digit": digit.nanmean().item(),
-            "on fragments": fragment.nanmean().item(),
-            "digit / fragment": (digit / fragment).nanmean().item(),
+            "digit > fragment": digit_vs_fragment_auc(m, x, boxes, ink=ink).nanmean().item(),
         })
     fmt = {c: (lambda v: "–" if v is None or v != v else f"{v:.3f}") for c in
-           ("peak", "mass", "mass − min", "on digit", "on fragments", "digit / fragment")}
+           ("peak", "mass", "mass − min", "digit > fragment")}
     return Table(rows, formats=fmt)
 
 
 __all__ = ["DELETION_MODES", "Deletion", "PairedDifference", "box_masks", "capture_attention", "deletion_drop",
-           "deletion_masks", "digit_vs_fragment", "gate_mass_in_box", "gradient_saliency", "ink_density_map",
-           "localisation_score", "localisation_table", "mcnemar_p", "paired_difference", "peak_positions",
-           "spatial_map", "spatial_maps", "upsample"]
+           "deletion_masks", "digit_vs_fragment", "digit_vs_fragment_auc", "gate_mass_in_box", "gradient_saliency",
+           "ink_density_map", "localisation_score", "localisation_table", "mcnemar_p", "paired_difference",
+           "peak_in_box", "peak_positions", "spatial_map", "spatial_maps", "upsample"]

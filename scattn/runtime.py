@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from .arguments import integer
+from .i18n import set_language
 
 
 @dataclass(frozen=True)
@@ -394,17 +395,22 @@ def _checked_overrides(overrides: dict) -> dict:
     return checked
 
 
-def setup(seed: int = 0, profile: str | None = None, device: str | None = None, **overrides) -> Config:
+def setup(seed: int = 0, profile: str | None = None, device: str | None = None, language: str | None = None,
+          **overrides) -> Config:
     """Choose device and profile, seed everything, and return the :class:`Config`.
 
     ``overrides`` replace profile fields, e.g. ``setup(epochs=3)``; every value is
-    checked (a ValueError names the field and what it takes).
+    checked (a ValueError names the field and what it takes). ``language`` ("en" or
+    "zh", see :mod:`scattn.i18n`) is the language of the exercise checks' output; the
+    Chinese notebooks pass "zh", and None leaves it as it is.
     """
     seed = check_seed("seed", seed)
     dev = get_device(device)
     prof = choose_profile(dev, profile)
     if overrides:
         prof = replace(prof, **_checked_overrides(overrides))
+    if language is not None:
+        set_language(language)
     seed_everything(seed)
     return Config(device=dev, profile=prof, seed=seed, in_colab=in_colab(), data_dir=data_dir())
 

@@ -26,6 +26,17 @@ def _seed():
     torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """Every test starts in English (whatever $SCATTN_LANG says) and leaves English behind, so a test
+    that switches the checks to Chinese cannot leak into the next one."""
+    from scattn import i18n
+
+    i18n.set_language("en")
+    yield
+    i18n.set_language("en")
+
+
 def _checkout_changes() -> set[str]:
     """Files git sees as new or modified in the checkout (ignored ones excluded): none of them may come
     from a test. Empty outside a git checkout."""

@@ -4,23 +4,26 @@ The catalogue in ``tests/learner_code/`` is learner code as learners write it: e
 wrong implementation must fail with the hint for its mistake, every right one (and
 the package's own modules) must pass, and whatever a learner's code returns or
 raises must end as ✗ lines and an AssertionError, never as the checker's traceback.
+The catalogue runs in English and in Chinese (``scattn.i18n``): the same verdicts, and
+hints that name the same mistake (``tests/learner_code/chinese.py``) in Chinese text.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import re
 from collections import Counter
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from learner_code import cbam, channel, eca, entries, hooks, localisation, se, spatial
+from learner_code import cbam, channel, chinese, eca, entries, hooks, localisation, se, spatial
 from torch import nn
 
 import scattn
-from scattn import checks
+from scattn import checks, i18n
 from scattn import maps as maps_module
 from scattn.checks import localisation as localisation_check
 
@@ -28,10 +31,35 @@ CATALOGUE = [e for module in (spatial, channel, se, cbam, eca, hooks, localisati
 WRONG = [e for e in CATALOGUE if e[1].verdict == "wrong"]
 RIGHT = [e for e in CATALOGUE if e[1].verdict == "right"]
 CHECKS_DIR = os.path.dirname(checks.__file__)
+FALLBACK = "the check could not use what your code returned ({error}); compare it with what the exercise asks"
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-def run(check: str, candidate, capsys) -> tuple[str, str | None]:
-    """(printed lines, hint or None if it passed); any exception but the AssertionError fails the test."""
+def words(template: str, language: str) -> str:
+    """The catalogued text of ``template`` in ``language`` up to its first placeholder."""
+    return i18n.catalogue(language).get(template, template).split("{")[0]
+
+
+def assert_chinese(out: str, hint: str | None) -> None:
+    """Every printed line but the blank ones, and every hint's own words after its step, are Chinese."""
+    for line in out.splitlines():
+        assert not line.strip() or CJK.search(line), f"an English line in the Chinese output: {line!r}"
+    if hint is None:
+        return
+    steps = [line.strip()[2:] for line in out.splitlines() if line.strip().startswith("✗ ")]
+    for line in hint.splitlines():
+        if line.startswith(words("Hint: {hint}", "zh")):
+            own = line.removeprefix(words("Hint: {hint}", "zh"))
+            step = max((s for s in steps if own.startswith(s)), key=len, default="")
+            assert CJK.search(own[len(step):]), f"an English hint in the Chinese output: {line!r}"
+        elif line.strip().startswith("-> "):
+            assert CJK.search(line), f"an English explanation in the Chinese output: {line!r}"
+
+
+def run(check: str, candidate, capsys, language: str = "en") -> tuple[str, str | None]:
+    """(printed lines, hint or None if it passed) with the checks speaking ``language``; any exception but
+    the AssertionError fails the test."""
+    i18n.set_language(language)
     try:
         getattr(checks, check)(candidate)
         hint = None
@@ -52,24 +80,38 @@ def test_catalogue_covers_every_check_with_enough_learner_code():
         assert verdicts["wrong"] >= 8 and verdicts["right"] >= 4, (check, verdicts)
 
 
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
 @pytest.mark.parametrize("entry", WRONG, ids=ids)
-def test_wrong_learner_code_fails_with_its_hint(entry, capsys):
+def test_wrong_learner_code_fails_with_its_hint(entry, language, capsys):
     check, impl = entry
-    out, hint = run(check, impl, capsys)
+    out, hint = run(check, impl, capsys, language)
     assert hint is not None, f"{impl.__name__} was accepted:\n{out}"
     assert "✗" in out
-    for phrase in impl.phrases:
+    for phrase in chinese.phrases(impl, language):
         assert phrase in hint, f"{phrase!r} not in the hint:\n{hint}"
     assert "could not use what your code returned" not in hint  # every failure is named, not a fallback
+    assert words(FALLBACK, language) not in hint
     assert "traceback above" not in hint
+    if language == "zh":
+        assert_chinese(out, hint)
 
 
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
 @pytest.mark.parametrize("entry", RIGHT, ids=ids)
-def test_right_learner_code_passes(entry, capsys):
+def test_right_learner_code_passes(entry, language, capsys):
     check, impl = entry
-    out, hint = run(check, impl, capsys)
+    out, hint = run(check, impl, capsys, language)
     assert hint is None, f"{impl.__name__} was rejected:\n{out}\n{hint}"
-    assert out.rstrip().endswith("All checks passed.") and "✗" not in out
+    assert out.rstrip().endswith(words("All checks passed.", language)) and "✗" not in out
+    if language == "zh":
+        assert_chinese(out, hint)
+
+
+def test_the_chinese_phrases_belong_to_the_catalogue():
+    """Every Chinese counterpart is one the catalogue expects, and is Chinese (not the English left as is)."""
+    expected = {phrase for _, impl in WRONG for phrase in impl.phrases}
+    assert set(chinese.CHINESE) <= expected, f"no learner code expects {set(chinese.CHINESE) - expected}"
+    assert all(CJK.search(text) for text in chinese.CHINESE.values())
 
 
 @pytest.mark.parametrize("check, reference", [
@@ -84,8 +126,9 @@ def test_right_learner_code_passes(entry, capsys):
     ("capture_attention", maps_module.capture_attention),
     ("localisation_score", maps_module.localisation_score),
 ], ids=lambda v: v if isinstance(v, str) else "")
-def test_the_package_passes_its_own_checks(check, reference, capsys):
-    out, hint = run(check, reference, capsys)
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_the_package_passes_its_own_checks(check, reference, language, capsys):
+    out, hint = run(check, reference, capsys, language)
     assert hint is None, f"{out}\n{hint}"
 
 
@@ -152,11 +195,15 @@ def _bad_candidate(check: str, kind: str):
 @pytest.mark.parametrize("kind", list(BAD_TENSORS))
 @pytest.mark.parametrize("check", ["spatial_attention", "channel_attention", "squeeze_excitation", "cbam",
                                    "eca_kernel_size", "capture_attention", "localisation_score"])
-def test_a_return_of_the_wrong_type_is_a_cross_not_a_crash(check, kind, capsys):
-    out, hint = run(check, _bad_candidate(check, kind), capsys)
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_a_return_of_the_wrong_type_is_a_cross_not_a_crash(check, kind, language, capsys):
+    out, hint = run(check, _bad_candidate(check, kind), capsys, language)
     assert hint is not None and "✗" in out
     assert "could not use what your code returned" not in hint, hint
+    assert words(FALLBACK, language) not in hint, hint
     assert "Traceback" not in hint and "scattn/checks" not in hint
+    if language == "zh":
+        assert_chinese(out, hint)
 
 
 # ---- exceptions: the learner's own lines, then a hint ------------------------------------------------

@@ -155,3 +155,11 @@ def test_recorded_runs_merge_files_label_options_and_pair_by_seed(tmp_path, monk
     assert course.by_label(runs) == {"none": {1: 0.5, 2: 0.52}, "se": {1: 0.9, 2: 0.51}, "se (reduction 8)": {1: 0.95}}
     with pytest.raises(ValueError, match="no recorded experiment matches 'power_\\*'; there are cue_a"):
         course.recorded_runs("power_*")
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_committed_output_carries_a_setup_warning(path):
+    """The committed runs used the package they were written for: no 'is installed but this notebook
+    expects' warning (an old install ran them) and no other warning line from the setup cell."""
+    warnings = [line for line in _outputs(path).splitlines() if line.startswith("warning: scattn")]
+    assert not warnings, f"{path.name}: {warnings[0]}"

@@ -321,6 +321,39 @@ def test_latency_memory_and_modes():
         bench.latency(model, (2, 1, 8, 8), "cpu", repeats=0)
 
 
+def test_timing_median_quartiles_and_separation():
+    t = bench.Timing((0.005, 0.001, 0.003, 0.002, 0.004))
+    assert (t.n, t.median, t.min, t.max) == (5, 0.003, 0.001, 0.005)
+    assert (t.q1, t.q3) == pytest.approx((0.002, 0.004))
+    slow = bench.Timing((0.003, 0.0045, 0.006))  # IQR 3.75–5.25 ms: overlaps 2–4 ms
+    assert t.below(slow) is False and slow.above(t) is False  # the spreads overlap: cannot tell
+    slower = bench.Timing((0.008, 0.009, 0.010))
+    assert t.below(slower) and slower.above(t) and not slower.below(t)
+    assert "3.00 ms (IQR 2.00–4.00, 5 runs)" == str(t)
+
+
+def test_interleaved_times_every_function_in_every_round_in_shuffled_orders():
+    calls = []
+    fns = {name: (lambda name=name: calls.append(name)) for name in "abcd"}
+    timings = bench.interleaved(fns, rounds=6, warmup=2, seed=1)
+    assert list(timings) == list("abcd") and all(t.n == 6 for t in timings.values())
+    rounds = [calls[i:i + 4] for i in range(0, len(calls), 4)]
+    assert len(rounds) == 8 and all(sorted(r) == list("abcd") for r in rounds)
+    assert len({tuple(r) for r in rounds}) > 1  # not the same order every round
+    with pytest.raises(ValueError, match="rounds"):
+        bench.interleaved(fns, rounds=0)
+    with pytest.raises(ValueError, match="at least one function"):
+        bench.interleaved({})
+
+
+def test_compare_latency_times_each_model_on_one_input():
+    models = {"small": nn.Conv2d(1, 2, 3), "large": nn.Sequential(*[nn.Conv2d(1, 1, 3, padding=1)] * 3)}
+    timings = bench.compare_latency(models, (2, 1, 8, 8), "cpu", rounds=3, warmup=1)
+    assert set(timings) == {"small", "large"} and all(t.n == 3 and t.min > 0 for t in timings.values())
+    step = bench.compare_latency(models, (2, 1, 8, 8), "cpu", rounds=2, warmup=0, backward=True)
+    assert all(t.n == 2 for t in step.values())
+
+
 def test_activation_memory_sees_what_attention_saves():
     x_shape = (2, 8, 10, 10)
     plain = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1))

@@ -121,6 +121,7 @@ def test_the_wheel_holds_the_package_and_its_data_and_no_tooling(wheel):
     assert tops == {"scattn", f"{wheel.name.split('-py')[0]}.dist-info"}, tops  # no tools/, tests/, benchmarks/
     assert any(n.startswith("scattn/recorded/") and n.endswith(".json") for n in names)
     assert "scattn/weights/smallcnn_digits.pt" in names
+    assert "scattn/locale/zh.json" in names  # the checks' Chinese (scattn.i18n)
 
 
 def test_every_module_in_the_wheel_imports_without_the_dev_extra(venv, wheel):

@@ -1,6 +1,7 @@
 """The package's import graph: no circle, and no module imports one from a higher layer.
 
-Layers, bottom to top (docs/architecture.md): argument checks, tables, claims and statistics;
+Layers, bottom to top (docs/architecture.md): argument checks, tables, claims, statistics and the
+checks' language;
 the runtime and the attention modules; data, models, checkpoints and the distributed
 helpers; training and the task registry; what builds on training (compare, maps, bench);
 figures and exercise checks; the command line. Imports inside functions count as much as
@@ -18,7 +19,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "scattn"
 
 LAYERS = [
-    {"arguments", "table", "course", "stats"},
+    {"arguments", "table", "course", "stats", "i18n"},
     {"runtime", "attention"},
     {"data", "models", "checkpoint", "distributed", "timm_adapter"},
     {"train", "tasks"},

@@ -16,12 +16,14 @@ from scattn.maps import (
     deletion_drop,
     deletion_masks,
     digit_vs_fragment,
+    digit_vs_fragment_auc,
     gate_mass_in_box,
     ink_density_map,
     localisation_score,
     localisation_table,
     mcnemar_p,
     paired_difference,
+    peak_in_box,
     upsample,
 )
 
@@ -108,6 +110,13 @@ def test_mass_bad_input():
         gate_mass_in_box(indicator(), BOX, 0)
 
 
+def test_peak_in_box_is_per_image_and_its_mean_the_score():
+    maps = torch.stack([indicator()[0], indicator(inside=0.0, outside=1.0)[0]])  # (2, S, S)
+    inside = peak_in_box(maps, BOX.repeat(2, 1), S)
+    assert inside.dtype == torch.bool and inside.tolist() == [True, False]
+    assert localisation_score(maps, BOX.repeat(2, 1), S) == 0.5
+
+
 def test_upsampling_matches_the_peak_score():
     low = torch.zeros(1, 5, 5)
     low[0, 2, 3] = 1.0
@@ -145,11 +154,37 @@ def test_digit_vs_fragment_is_nan_without_fragments():
     assert digit.item() == 1.0 and math.isnan(fragment.item())
 
 
+def test_digit_vs_fragment_auc_is_the_share_of_pairs_ranked_right():
+    x = canvas_with_fragment()  # 16 digit-ink pixels, 9 fragment-ink pixels
+    assert digit_vs_fragment_auc(indicator(inside=0.9, outside=0.2), x, BOX).tolist() == [1.0]
+    assert digit_vs_fragment_auc(indicator(inside=0.2, outside=0.9), x, BOX).tolist() == [0.0]
+    assert digit_vs_fragment_auc(torch.full((1, S, S), 0.5), x, BOX).tolist() == [0.5]  # ties count half
+    gate = indicator(inside=0.9, outside=0.2)
+    gate[0, 15, 14:17] = 0.95  # 3 of the 9 fragment pixels above every digit pixel
+    assert digit_vs_fragment_auc(gate, x, BOX).item() == pytest.approx(6 / 9)
+    # the order is all that counts: an increasing transform (a sigmoid, a floor, a scale) changes nothing
+    torch.manual_seed(0)
+    m = torch.rand(1, S, S)
+    reference = digit_vs_fragment_auc(m, x, BOX).item()
+    assert digit_vs_fragment_auc(0.8 + 0.2 * torch.sigmoid(5 * m), x, BOX).item() == pytest.approx(reference)
+    inked = x[0, 0] > 0.25
+    d, f = m[0][inked & box_masks(BOX, S)[0]], m[0][inked & ~box_masks(BOX, S)[0]]
+    assert reference == pytest.approx((d[:, None] > f[None, :]).double().mean().item())
+
+
+def test_digit_vs_fragment_auc_is_nan_without_fragments():
+    x = canvas_with_fragment()
+    x[0, 0, 15:18, 14:17] = 0.0
+    assert math.isnan(digit_vs_fragment_auc(indicator(), x, BOX).item())
+
+
 def test_digit_vs_fragment_bad_input():
     with pytest.raises(ValueError, match=r"images: expected one per map \(2\), got 1"):
         digit_vs_fragment(torch.rand(2, 5, 5), canvas_with_fragment(), BOX)
     with pytest.raises(ValueError, match=r"images must be"):
         digit_vs_fragment(indicator(), torch.rand(S, S), BOX)
+    with pytest.raises(ValueError, match=r"images: expected one per map \(2\), got 1"):
+        digit_vs_fragment_auc(torch.rand(2, 5, 5), canvas_with_fragment(), BOX)
 
 
 # ----------------------------------------------------------------------------- deletion
@@ -244,6 +279,47 @@ def test_paired_difference_is_the_paired_t_test():
         paired_difference([1.0, math.nan], [0.0, 0.0])
 
 
+def test_paired_difference_has_the_t_interval_of_the_mean():
+    torch.manual_seed(0)
+    b = torch.rand(30)
+    a = b + 0.2 + 0.1 * torch.randn(30)
+    result = paired_difference(a, b)
+    d = (a - b).double().numpy()
+    low, high = stats.t.interval(0.95, len(d) - 1, loc=d.mean(), scale=stats.sem(d))
+    assert (result.low, result.high) == pytest.approx((low, high)) and result.ci() == (result.low, result.high)
+    assert result.images == 30 and result.unit == "images" and "95% CI" in str(result)
+
+
+def test_paired_difference_by_groups_tests_the_group_means():
+    # 4 groups of 3 images: every image of a group has the same difference, so the 12 images
+    # hold only 4 independent differences, and the interval must be the one of those 4.
+    groups = torch.arange(4).repeat_interleave(3)
+    per_group = torch.tensor([0.1, 0.3, 0.2, 0.4])
+    b = torch.rand(12)
+    a = b + per_group[groups]
+    grouped = paired_difference(a, b, groups)
+    reference = stats.ttest_1samp(per_group.double().numpy(), 0.0)
+    assert grouped.n == 4 and grouped.images == 12 and grouped.unit == "groups"
+    assert grouped.mean == pytest.approx(0.25) and grouped.p == pytest.approx(reference.pvalue)
+    ungrouped = paired_difference(a, b)
+    assert ungrouped.n == 12 and ungrouped.high - ungrouped.low < grouped.high - grouped.low
+    # unequal groups: each group's mean difference counts once, whatever its size
+    a2, b2 = torch.tensor([1.0, 1.0, 1.0, 0.0, 0.5]), torch.zeros(5)
+    assert paired_difference(a2, b2, [0, 0, 0, 1, 2]).mean == pytest.approx((1 + 0 + 0.5) / 3)
+    with pytest.raises(ValueError, match=r"groups needs one label per image \(5\), got 2"):
+        paired_difference(a2, b2, [0, 1])
+    with pytest.raises(ValueError, match="at least 2 groups"):
+        paired_difference(a2, b2, [0] * 5)
+
+
+def test_paired_difference_of_right_and_wrong_is_a_difference_of_accuracies():
+    a = torch.tensor([True, True, True, False, True, False])
+    b = torch.tensor([True, False, False, False, True, True])
+    result = paired_difference(a.float(), b.float(), groups=[0, 0, 1, 1, 2, 2])
+    assert result.mean == pytest.approx(a.float().mean().item() - b.float().mean().item())
+    assert (result.wins, result.losses) == (2, 1)
+
+
 def test_mcnemar_counts_only_the_disagreements():
     a = torch.tensor([True] * 10 + [True] * 5 + [False] * 5)
     b = torch.tensor([False] * 10 + [True] * 5 + [False] * 5)
@@ -260,8 +336,8 @@ def test_localisation_table_lists_every_measure_per_map():
                                x, BOX)
     rows = {r["map"]: r for r in table.rows}
     assert rows["gate"]["peak"] == 1.0 and rows["gate"]["mass − min"] == pytest.approx(1.0)
-    assert rows["gate"]["on digit"] == pytest.approx(0.9) and rows["gate"]["digit / fragment"] == pytest.approx(4.5)
-    assert rows["flat"]["mass"] == pytest.approx(36 / 400) and rows["flat"]["digit / fragment"] == pytest.approx(1)
+    assert rows["gate"]["digit > fragment"] == pytest.approx(1.0)
+    assert rows["flat"]["mass"] == pytest.approx(36 / 400) and rows["flat"]["digit > fragment"] == pytest.approx(0.5)
     assert "mass − min" in str(table) and table.to_markdown().startswith("| map |")
 
 

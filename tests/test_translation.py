@@ -92,6 +92,19 @@ def test_a_twin_whose_code_was_edited_by_hand_is_caught_and_a_real_run_is_kept(r
     assert zh.code_differences(repo) and zh.build(check=True)
 
 
+def test_chinese_lines_of_one_paragraph_are_joined_and_structure_is_kept():
+    kept = "\n\n- 列表\n- 项目\n\n| 甲 | 乙 |\n| 丙 | 丁 |\n\n```\n代码\n代码\n```\nEnglish line\n中文"
+    assert zh.join_cjk_lines("第一行，\n第二行。" + kept) == "第一行，第二行。" + kept
+
+
+def test_links_of_a_twin_point_where_the_twin_can_reach():
+    english = zh.ROOT / "notebooks" / "06_x.ipynb"
+    text = "[甲](../docs/statistics.md#paired) [乙](07_y.ipynb) [丙](../solutions/ex01.ipynb) [丁](https://a.b/c)"
+    site = zh.site_url()
+    assert zh.relink(text, english) == (f"[甲]({site}/docs/statistics.html#paired) [乙](07_y.ipynb) "
+                                        "[丙](../solutions/ex01.ipynb) [丁](https://a.b/c)")
+
+
 def test_record_refuses_a_cell_id_the_notebook_does_not_have(repo):
     with pytest.raises(ValueError, match="01_probe.ipynb: no translatable cell with id nope"):
         zh.record(repo, {"nope": "不"})

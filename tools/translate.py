@@ -27,6 +27,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import posixpath
+import re
 import sys
 from pathlib import Path
 
@@ -116,6 +118,55 @@ def record(english: Path, translations: dict[str, str]) -> None:
                                indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+CJK = r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]"
+LINK = re.compile(r"(\]\()([^)\s]+)(\))")
+
+
+def join_cjk_lines(text: str) -> str:
+    """Join the lines of a paragraph where one ends and the next begins with a Chinese character:
+    Markdown turns such a line break into a space, which Chinese text does not have. Code blocks,
+    display math, tables, lists, headings and HTML keep their lines."""
+    out, fenced = [], False
+    for line in text.split("\n"):
+        if line.lstrip().startswith(("```", "$$")):
+            fenced = not fenced if line.lstrip().startswith("```") or line.strip() == "$$" else fenced
+            out.append(line)
+            continue
+        structural = re.match(r"\s*([-*+] |\d+\. |#|\||>|<|\$\$)", line)
+        if (out and not fenced and not structural and out[-1].strip() and not re.match(r"\s*(\||#)", out[-1])
+                and re.search(CJK + "$", out[-1]) and re.match(r"\s*" + CJK, line)):
+            out[-1] += line.strip()
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def site_url() -> str:
+    """The English website's address, from pyproject.toml's [project.urls] (the one place it is named)."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    return re.search(r'^Documentation\s*=\s*"([^"]+)"', text, re.MULTILINE).group(1).rstrip("/")
+
+
+def relink(text: str, english: Path) -> str:
+    """Links of an English notebook, made right for its twin one folder deeper: a link to another
+    notebook of the edition stays relative; a link to the rest of the repository (docs/, the README)
+    becomes the English website's page, which the Chinese site and a checkout both reach."""
+    folder = english.resolve().relative_to(ROOT).parent.as_posix()
+
+    def fix(m: re.Match) -> str:
+        target = m.group(2)
+        if re.match(r"[a-z]+:|#|/", target):  # absolute, an anchor, or from the root: as it is
+            return m.group(0)
+        path, _, anchor = target.partition("#")
+        resolved = posixpath.normpath(posixpath.join(folder, path))
+        if resolved.split("/")[0] in SOURCES + ("exercises",):
+            return m.group(0)  # the twin has the same sibling under zh/
+        page = re.sub(r"\.(md|ipynb)$", ".html", resolved)
+        return f"{m.group(1)}{site_url()}/{page}{'#' + anchor if anchor else ''}{m.group(3)}"
+
+    return LINK.sub(fix, text)
+
+
 def generate(english: Path):
     """The Chinese twin of ``english``: its cells, translated markdown, the generated badge and setup cell.
     Raises ValueError listing the cells that are missing or stale."""
@@ -129,7 +180,7 @@ def generate(english: Path):
     cat = load_catalogue(english)
     zh = copy.deepcopy(nb)
     for cell in translatable(zh):
-        cell.source = cat[cell.id]["zh"]
+        cell.source = relink(join_cjk_lines(cat[cell.id]["zh"]), english)
     path = twin(english)
     old = nbformat.read(path, as_version=4) if path.exists() else None
     if old is not None:  # keep a real Chinese run's outputs where the code is unchanged

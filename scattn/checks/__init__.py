@@ -16,8 +16,13 @@ AssertionError whose message is a hint for *that* mistake. How a check decides:
 - an exception in the learner's code is reported with the learner's own lines
   of the traceback and a hint, never as a crash of the checker.
 
+The lines and hints are English, or Chinese once ``scattn.setup(language="zh")`` (as the
+Chinese notebooks do): every sentence is a ``t("English template", ...)`` call looked up
+in ``scattn/locale/zh.json`` (:mod:`scattn.i18n`). Values, the learner's code and the
+messages of Python and torch stay as they are.
+
 ``tests/learner_code/`` holds the catalogue of right and wrong learner code that
-every check is tested against.
+every check is tested against, in both languages.
 """
 
 from .accuracy import accuracy

@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from ..arguments import number
+from ..i18n import t
 from .learner import call
 from .report import Mistake, Report
 
@@ -15,16 +16,16 @@ def accuracy(model: nn.Module, loader, target: float, device=None) -> float:
     from ..train import evaluate
 
     target = number("target (an accuracy, e.g. 0.93)", target, low=0.0, high=1.0, low_open=True)
-    report = Report(f"Accuracy on the test set: at least {target:.0%}")
+    report = Report(t("Accuracy on the test set: at least {target:.0%}", target=target))
     result = {}
 
-    with report.step("reaches the target accuracy"):
-        result = call(evaluate, model, loader, device=device, what="evaluating your model")
+    with report.step(t("reaches the target accuracy")):
+        result = call(evaluate, model, loader, device=device, what=t("evaluating your model"))
         if result["accuracy"] < target:
-            raise Mistake(
-                f"{result['accuracy']:.1%} < {target:.0%}. Put the attention on the residual branch after the "
-                f"last BatchNorm (before the addition), train a few more epochs, or check the learning rate")
+            raise Mistake(t("{accuracy:.1%} < {target:.0%}. Put the attention on the residual branch after the "
+                            "last BatchNorm (before the addition), train a few more epochs, or check the learning "
+                            "rate", accuracy=result["accuracy"], target=target))
     if "accuracy" in result:
-        report.note(f"test accuracy {result['accuracy']:.1%}")
+        report.note(t("test accuracy {accuracy:.1%}", accuracy=result["accuracy"]))
     report.finish()
     return result["accuracy"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 
+from ..i18n import t
 from .learner import call, kind
 from .report import Mistake, Report
 
@@ -18,9 +19,9 @@ def _odd(t: int, down: bool = False) -> int:
 def _as_int(k, c: int) -> int:
     """The learner's k for C = c, which must be an integer (a Python int or a NumPy integer)."""
     if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-        problem = kind(k) or f"{k!r}, a {type(k).__name__}"
-        raise Mistake(f"for C = {c} your function returned {problem}. Return an int: a kernel size is a whole "
-                      f"number (nn.Conv1d rejects a float); int(...) converts")
+        problem = kind(k) or t("{value!r}, a {type}", value=k, type=type(k).__name__)
+        raise Mistake(t("for C = {c} your function returned {problem}. Return an int: a kernel size is a whole "
+                        "number (nn.Conv1d rejects a float); int(...) converts", c=c, problem=problem))
     return int(k)
 
 
@@ -29,24 +30,24 @@ def eca_kernel_size(fn) -> None:
     __tracebackhide__ = True
     from ..attention.eca import eca_kernel_size as reference
 
-    report = Report("ECA kernel: k = |log2(C)/2 + 1/2|_odd")
+    report = Report(t("ECA kernel: k = |log2(C)/2 + 1/2|_odd"))
 
-    with report.step("C = 64 -> 3, 256 -> 5, 2048 -> 7, and every size in between"):
-        got = {c: _as_int(call(fn, c, what=f"your function({c})"), c) for c in CASES}
+    with report.step(t("C = 64 -> 3, 256 -> 5, 2048 -> 7, and every size in between")):
+        got = {c: _as_int(call(fn, c, what=t("your function({c})", c=c)), c) for c in CASES}
         want = {c: reference(c) for c in CASES}
         if got != want:
             if any(k % 2 == 0 for k in got.values()):
-                raise Mistake("some sizes are even: when t = int((log2(C) + 1) / 2) is even, use t + 1")
-            t = {c: (math.log2(c) + 1) / 2 for c in CASES}
-            if all(got[c] == _odd(round(t[c])) for c in CASES):
-                raise Mistake("you rounded (log2(C) + 1) / 2 to the nearest integer; the authors truncate with "
-                              "int() and then make it odd")
+                raise Mistake(t("some sizes are even: when t = int((log2(C) + 1) / 2) is even, use t + 1"))
+            exact = {c: (math.log2(c) + 1) / 2 for c in CASES}  # t before truncation
+            if all(got[c] == _odd(round(exact[c])) for c in CASES):
+                raise Mistake(t("you rounded (log2(C) + 1) / 2 to the nearest integer; the authors truncate with "
+                                "int() and then make it odd"))
             if all(got[c] == _odd(int((math.log(c) + 1) / 2)) for c in CASES):
-                raise Mistake("use log base 2 (math.log2), not the natural log")
+                raise Mistake(t("use log base 2 (math.log2), not the natural log"))
             if all(got[c] == max(want[c], 3) for c in CASES):
-                raise Mistake("you clamp k to at least 3 (timm does); the paper's formula gives 1 for small C")
-            if all(got[c] == _odd(int(t[c]), down=True) for c in CASES):
-                raise Mistake("an even t becomes t - 1; the authors' code makes it odd with t + 1")
+                raise Mistake(t("you clamp k to at least 3 (timm does); the paper's formula gives 1 for small C"))
+            if all(got[c] == _odd(int(exact[c]), down=True) for c in CASES):
+                raise Mistake(t("an even t becomes t - 1; the authors' code makes it odd with t + 1"))
             wrong = {c: (got[c], want[c]) for c in CASES if got[c] != want[c]}
-            raise Mistake(f"(channels: got, expected) {wrong}")
+            raise Mistake(t("(channels: got, expected) {wrong}", wrong=wrong))
     report.finish()

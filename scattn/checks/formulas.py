@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..i18n import t
+
 # ---- CBAM's spatial gate: M_s(F) = σ(f^{k×k}([AvgPool_c(F); MaxPool_c(F)])) ------------------------
 
 
@@ -30,22 +32,23 @@ def spatial_map(x, w, b, *, norm: nn.BatchNorm2d | None = None, first="avg", sec
 
 
 def spatial_mutants(x, w, b, norm=None) -> dict[str, torch.Tensor]:
+    """The usual mistakes: the hint that names each -> x gated with that mistake made."""
     def gate(**kw):
         return spatial_map(x, w, b, norm=norm, **kw)
 
     return {
-        "the descriptor uses the average twice: concatenate the channel-wise AVERAGE and the channel-wise "
-        "MAX (x.amax(dim=1, keepdim=True))": x * gate(second="avg"),
-        "the descriptor uses the max twice: concatenate the channel-wise average (x.mean(dim=1, "
-        "keepdim=True)) AND max": x * gate(first="max"),
-        "the two maps are concatenated as [max; avg]; this exercise follows the paper's [avg; max] order "
-        "(the conv's weights are not symmetric, so the order matters)": x * gate(first="max", second="avg"),
-        "the first map is the SUM over the channels; AvgPool_c is the mean, x.mean(dim=1, keepdim=True)":
+        t("the descriptor uses the average twice: concatenate the channel-wise AVERAGE and the channel-wise "
+          "MAX (x.amax(dim=1, keepdim=True))"): x * gate(second="avg"),
+        t("the descriptor uses the max twice: concatenate the channel-wise average (x.mean(dim=1, "
+          "keepdim=True)) AND max"): x * gate(first="max"),
+        t("the two maps are concatenated as [max; avg]; this exercise follows the paper's [avg; max] order "
+          "(the conv's weights are not symmetric, so the order matters)"): x * gate(first="max", second="avg"),
+        t("the first map is the SUM over the channels; AvgPool_c is the mean, x.mean(dim=1, keepdim=True)"):
             x * gate(first="sum"),
-        "the sigmoid is missing: M_s = σ(conv(...)) keeps every weight in (0, 1)": x * gate(activation=None),
-        "the gate is a softmax over the positions; CBAM applies a sigmoid to each position on its own "
-        "(weights in (0, 1) that need not sum to 1)": x * gate(activation="softmax"),
-        "the output is x * (1 + M_s), BAM's residual form; CBAM's spatial gate returns M_s(F) ⊗ F":
+        t("the sigmoid is missing: M_s = σ(conv(...)) keeps every weight in (0, 1)"): x * gate(activation=None),
+        t("the gate is a softmax over the positions; CBAM applies a sigmoid to each position on its own "
+          "(weights in (0, 1) that need not sum to 1)"): x * gate(activation="softmax"),
+        t("the output is x * (1 + M_s), BAM's residual form; CBAM's spatial gate returns M_s(F) ⊗ F"):
             x * (1 + gate()),
     }
 
@@ -81,25 +84,25 @@ def channel_mutants(x, weights) -> dict[str, torch.Tensor]:
         return channel_map(x, weights, **kw)
 
     mutants = {
-        "the average is used twice: one path pools with the mean over H×W, the other with the MAX over H×W "
-        "(x.amax(dim=(2, 3)))": x * gate(pools=("avg", "avg")),
-        "the max is used twice: one path pools with the MEAN over H×W, the other with the max":
+        t("the average is used twice: one path pools with the mean over H×W, the other with the MAX over H×W "
+          "(x.amax(dim=(2, 3)))"): x * gate(pools=("avg", "avg")),
+        t("the max is used twice: one path pools with the MEAN over H×W, the other with the max"):
             x * gate(pools=("max", "max")),
-        "only one pooled path: CBAM adds the MLP outputs of the average- AND the max-pooled vectors":
+        t("only one pooled path: CBAM adds the MLP outputs of the average- AND the max-pooled vectors"):
             x * gate(pools=("avg",)),
-        "only the max-pooled path: CBAM adds the MLP outputs of the average- AND the max-pooled vectors":
+        t("only the max-pooled path: CBAM adds the MLP outputs of the average- AND the max-pooled vectors"):
             x * gate(pools=("max",)),
-        "the sigmoid is missing: M_c = σ(MLP(avg) + MLP(max)) keeps every weight in (0, 1)":
+        t("the sigmoid is missing: M_c = σ(MLP(avg) + MLP(max)) keeps every weight in (0, 1)"):
             x * gate(combine=None),
-        "the sigmoid is applied to each path and then added: add the two MLP outputs first, then one sigmoid":
+        t("the sigmoid is applied to each path and then added: add the two MLP outputs first, then one sigmoid"):
             x * gate(combine="per-path"),
-        "the gate is a softmax over the channels; CBAM applies a sigmoid to each channel on its own":
+        t("the gate is a softmax over the channels; CBAM applies a sigmoid to each channel on its own"):
             x * gate(combine="softmax"),
-        "the ReLU between the MLP's two layers is missing: MLP(v) = W1 δ(W0 v)": x * gate(relu=False),
+        t("the ReLU between the MLP's two layers is missing: MLP(v) = W1 δ(W0 v)"): x * gate(relu=False),
     }
     if w == c:  # a gate viewed as (N, 1, 1, C) broadcasts along W without an error only when W == C
-        mutants["the gate is broadcast with the wrong shape: view it as (N, C, 1, 1) so each channel gets one "
-                "weight (here it ran only because W equals C)"] = x * gate().view(n, 1, 1, c)
+        mutants[t("the gate is broadcast with the wrong shape: view it as (N, C, 1, 1) so each channel gets one "
+                  "weight (here it ran only because W equals C)")] = x * gate().view(n, 1, 1, c)
     return mutants
 
 
@@ -113,14 +116,14 @@ def se_map(x, weights, *, pool="avg", relu=True, sigmoid=True):
 def se_mutants(x, weights) -> dict[str, torch.Tensor]:
     n, c, _, w = x.shape
     mutants = {
-        "the squeeze uses max pooling; SE squeezes with the global AVERAGE over H×W":
+        t("the squeeze uses max pooling; SE squeezes with the global AVERAGE over H×W"):
             x * se_map(x, weights, pool="max"),
-        "the ReLU between the two FC layers is missing": x * se_map(x, weights, relu=False),
-        "the sigmoid is missing: s = σ(W2 δ(W1 z)) keeps every weight in (0, 1)":
+        t("the ReLU between the two FC layers is missing"): x * se_map(x, weights, relu=False),
+        t("the sigmoid is missing: s = σ(W2 δ(W1 z)) keeps every weight in (0, 1)"):
             x * se_map(x, weights, sigmoid=False),
     }
     if w == c:
-        mutants["the scale is broadcast with the wrong shape: view s as (N, C, 1, 1)"] = (
+        mutants[t("the scale is broadcast with the wrong shape: view s as (N, C, 1, 1)")] = (
             x * se_map(x, weights).view(n, 1, 1, c))
     return mutants
 
@@ -150,16 +153,16 @@ def cbam_mutants(x, mlp_weights, conv_weights, norm=None) -> dict[str, torch.Ten
     w, b = conv_weights
     f1 = x * channel_map(x, mlp_weights)
     return {
-        "the order is reversed: the paper applies channel attention FIRST, then spatial attention on its "
-        "output (spatial first is the blog's order, slightly worse in CBAM's ablation)":
+        t("the order is reversed: the paper applies channel attention FIRST, then spatial attention on its "
+          "output (spatial first is the blog's order, slightly worse in CBAM's ablation)"):
             cbam(x, "spatial-channel", mlp_weights, conv_weights, norm),
-        "both gates read the input F (the parallel arrangement); the paper's default is sequential: "
-        "spatial attention reads F' = M_c(F) ⊗ F": cbam(x, "parallel", mlp_weights, conv_weights, norm),
-        "the spatial map is computed from F' but multiplies the original F; multiply F' by it":
+        t("both gates read the input F (the parallel arrangement); the paper's default is sequential: "
+          "spatial attention reads F' = M_c(F) ⊗ F"): cbam(x, "parallel", mlp_weights, conv_weights, norm),
+        t("the spatial map is computed from F' but multiplies the original F; multiply F' by it"):
             x * spatial_map(f1, w, b, norm=norm),
-        "the channel gate is not applied: F' = M_c(F) ⊗ F comes first": x * spatial_map(x, w, b, norm=norm),
-        "the spatial gate is not applied: F'' = M_s(F') ⊗ F'": f1,
-        **{f"channel gate: {h}": m * spatial_map(m, w, b, norm=norm)
+        t("the channel gate is not applied: F' = M_c(F) ⊗ F comes first"): x * spatial_map(x, w, b, norm=norm),
+        t("the spatial gate is not applied: F'' = M_s(F') ⊗ F'"): f1,
+        **{t("channel gate: {hint}", hint=h): m * spatial_map(m, w, b, norm=norm)
            for h, m in channel_mutants(x, mlp_weights).items()},
-        **{f"spatial gate: {h}": m for h, m in spatial_mutants(f1, w, b, norm).items()},
+        **{t("spatial gate: {hint}", hint=h): m for h, m in spatial_mutants(f1, w, b, norm).items()},
     }

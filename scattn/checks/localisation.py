@@ -10,35 +10,42 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..i18n import t
 from .learner import call, kind
 from .report import Mistake, Report
 
 S = 40  # canvas size
-BILINEAR = ("upsample with F.interpolate(maps[:, None], size=(S, S), mode='bilinear', align_corners=False), "
-            "then take the argmax of the flattened S×S map: y = index // S, x = index % S")
+
+
+def _bilinear() -> str:
+    """How the reference finds a map's peak, in the words of a hint."""
+    return t("upsample with F.interpolate(maps[:, None], size=(S, S), mode='bilinear', align_corners=False), "
+             "then take the argmax of the flattened S×S map: y = index // S, x = index % S")
 
 
 def _score(fn, maps: torch.Tensor, boxes: torch.Tensor) -> float:
     """The learner's score as a float, or a Mistake naming what came back instead."""
-    got = call(fn, maps.clone(), boxes.clone(), S, what="your function")
+    got = call(fn, maps.clone(), boxes.clone(), S, what=t("your function"))
     n = maps.shape[0]
     if isinstance(got, torch.Tensor) or type(got).__module__ == "numpy":
         size = got.numel() if isinstance(got, torch.Tensor) else got.size
         if size == n and n > 1:
-            raise Mistake(f"your function returned {n} values, one per image; return their mean, a single "
-                          f"fraction (inside.float().mean().item())")
+            raise Mistake(t("your function returned {n} values, one per image; return their mean, a single "
+                            "fraction (inside.float().mean().item())", n=n))
         if size != 1:
-            raise Mistake(f"your function returned an array of {size} values; return one number, the fraction")
+            raise Mistake(t("your function returned an array of {size} values; return one number, the fraction",
+                            size=size))
         got = got.item()
     if isinstance(got, bool) or not isinstance(got, (int, float)):
-        raise Mistake(f"your function returned {kind(got) or type(got).__name__}; return the fraction as a "
-                      f"float, e.g. inside.float().mean().item()")
+        raise Mistake(t("your function returned {value}; return the fraction as a float, e.g. "
+                        "inside.float().mean().item()", value=kind(got) or type(got).__name__))
     got = float(got)
     if got != got:
-        raise Mistake("your function returned nan: the mean of an empty tensor? Return the fraction of the N images")
+        raise Mistake(t("your function returned nan: the mean of an empty tensor? Return the fraction of the N "
+                        "images"))
     if not 0.0 <= got <= 1.0:
-        raise Mistake(f"your function returned {got:g}: return a fraction in [0, 1], not a count "
-                      f"(divide by the number of images)")
+        raise Mistake(t("your function returned {got:g}: return a fraction in [0, 1], not a count (divide by the "
+                        "number of images)", got=got))
     return got
 
 
@@ -58,27 +65,27 @@ def _edge_cases():
     boxes = torch.stack([x0, y0, x0 + 25, y0 + 6], dim=1)  # 25 wide, 6 tall
     mid_x, mid_y = x0 + 12, y0 + 3
     cases = [
-        ("the peak well inside a wide, flat box, where swapping x and y leaves it", (mid_x, mid_y), 1.0,
-         "x and y are swapped: the flat index of the S×S map gives row y = index // S and column "
-         "x = index % S; boxes are (x0, y0, x1, y1)"),
-        ("the peak on x = x0", (x0, mid_y), 1.0,
-         "a peak on the left edge x = x0 is inside the box: x0 is inclusive, x0 <= x"),
-        ("the peak on x = x1 - 1", (x0 + 24, mid_y), 1.0,
-         "a peak on x = x1 - 1 is the box's last column, inside: use x < x1"),
-        ("the peak on x = x1", (x0 + 25, mid_y), 0.0,
-         "a peak on x = x1 counted as inside: x1 is exclusive, x < x1 (boxes are corners (x0, y0, x1, y1), "
-         "not a width and height)"),
-        ("the peak on x = x0 - 1", (x0 - 1, mid_y), 0.0,
-         "a peak on x = x0 - 1, left of the box, counted as inside: use x0 <= x"),
-        ("the peak on y = y0", (mid_x, y0), 1.0,
-         "a peak on the top edge y = y0 is inside the box: y0 is inclusive, y0 <= y"),
-        ("the peak on y = y1 - 1", (mid_x, y0 + 5), 1.0,
-         "a peak on y = y1 - 1 is the box's last row, inside: use y < y1"),
-        ("the peak on y = y1", (mid_x, y0 + 6), 0.0,
-         "a peak on y = y1 counted as inside: y1 is exclusive, y < y1 (boxes are corners (x0, y0, x1, y1), "
-         "not a width and height)"),
-        ("the peak on y = y0 - 1", (mid_x, y0 - 1), 0.0,
-         "a peak on y = y0 - 1, above the box, counted as inside: use y0 <= y"),
+        (t("the peak well inside a wide, flat box, where swapping x and y leaves it"), (mid_x, mid_y), 1.0,
+         t("x and y are swapped: the flat index of the S×S map gives row y = index // S and column "
+           "x = index % S; boxes are (x0, y0, x1, y1)")),
+        (t("the peak on x = x0"), (x0, mid_y), 1.0,
+         t("a peak on the left edge x = x0 is inside the box: x0 is inclusive, x0 <= x")),
+        (t("the peak on x = x1 - 1"), (x0 + 24, mid_y), 1.0,
+         t("a peak on x = x1 - 1 is the box's last column, inside: use x < x1")),
+        (t("the peak on x = x1"), (x0 + 25, mid_y), 0.0,
+         t("a peak on x = x1 counted as inside: x1 is exclusive, x < x1 (boxes are corners (x0, y0, x1, y1), "
+           "not a width and height)")),
+        (t("the peak on x = x0 - 1"), (x0 - 1, mid_y), 0.0,
+         t("a peak on x = x0 - 1, left of the box, counted as inside: use x0 <= x")),
+        (t("the peak on y = y0"), (mid_x, y0), 1.0,
+         t("a peak on the top edge y = y0 is inside the box: y0 is inclusive, y0 <= y")),
+        (t("the peak on y = y1 - 1"), (mid_x, y0 + 5), 1.0,
+         t("a peak on y = y1 - 1 is the box's last row, inside: use y < y1")),
+        (t("the peak on y = y1"), (mid_x, y0 + 6), 0.0,
+         t("a peak on y = y1 counted as inside: y1 is exclusive, y < y1 (boxes are corners (x0, y0, x1, y1), "
+           "not a width and height)")),
+        (t("the peak on y = y0 - 1"), (mid_x, y0 - 1), 0.0,
+         t("a peak on y = y0 - 1, above the box, counted as inside: use y0 <= y")),
     ]
     for what, (px, py), expected, hint in cases:
         yield what, _canvas_maps(torch.stack([px, py], dim=1), g), boxes, expected, hint
@@ -95,14 +102,21 @@ def _peaks(maps: torch.Tensor, mode: str, align_corners: bool | None = None) -> 
     return torch.stack([flat % S, flat // S], dim=1)
 
 
-MODES = {  # other ways to find the peak, and the hint when the learner's peaks are theirs
-    ("nearest", None): "your peaks are those of mode='nearest' upsampling (the same as the map's own peak "
-                       "scaled by S / H); the reference upsamples bilinearly: ",
-    ("bilinear", True): "your peaks are those of bilinear upsampling with align_corners=True; the reference "
-                        "uses align_corners=False (pixel centres): ",
-    ("bicubic", False): "your peaks are those of bicubic upsampling; the reference upsamples bilinearly: ",
-    ("map", None): "your peaks are in the map's own pixels (0 .. H-1), not the canvas's: ",
-}
+MODES = (("nearest", None), ("bilinear", True), ("bicubic", False), ("map", None))  # other ways to find the peak
+
+
+def _mode_hints() -> dict[tuple, str]:
+    """The hint for each of :data:`MODES` when the learner's peaks are the ones it gives."""
+    how = _bilinear()
+    return {
+        ("nearest", None): t("your peaks are those of mode='nearest' upsampling (the same as the map's own peak "
+                             "scaled by S / H); the reference upsamples bilinearly: {how}", how=how),
+        ("bilinear", True): t("your peaks are those of bilinear upsampling with align_corners=True; the reference "
+                              "uses align_corners=False (pixel centres): {how}", how=how),
+        ("bicubic", False): t("your peaks are those of bicubic upsampling; the reference upsamples bilinearly: "
+                              "{how}", how=how),
+        ("map", None): t("your peaks are in the map's own pixels (0 .. H-1), not the canvas's: {how}", how=how),
+    }
 
 
 def _one_pixel_boxes(peaks: torch.Tensor) -> torch.Tensor:
@@ -123,40 +137,42 @@ def localisation_score(fn) -> None:
     from .. import maps as maps_module
 
     reference = maps_module.localisation_score
-    report = Report("localisation score: fraction of images whose map peaks inside the target box")
+    report = Report(t("localisation score: fraction of images whose map peaks inside the target box"))
     g = torch.Generator().manual_seed(0)
     maps = _coarse_maps(64, 10, g)
     x0, y0 = torch.randint(0, 20, (64,), generator=g), torch.randint(0, 20, (64,), generator=g)
     boxes = torch.stack([x0, y0, x0 + 16, y0 + 12], dim=1)
 
-    with report.step("returns one fraction in [0, 1]"):
+    with report.step(t("returns one fraction in [0, 1]")):
         _score(fn, maps, boxes)
     report.stop_if_failed()
 
-    with report.step("x0 <= x < x1 and y0 <= y < y1: peaks on every edge of the box, x and y not swapped"):
+    with report.step(t("x0 <= x < x1 and y0 <= y < y1: peaks on every edge of the box, x and y not swapped")):
         for what, edge_maps, edge_boxes, expected, hint in _edge_cases():
             got = _score(fn, edge_maps, edge_boxes)
             if abs(got - expected) > 1e-6:
-                raise Mistake(f"{hint} (8 images with {what}: got {got:.3f}, expected {expected:.0f})")
+                raise Mistake(t("{hint} (8 images with {what}: got {got:.3f}, expected {expected:.0f})",
+                                hint=hint, what=what, got=got, expected=expected))
     report.stop_if_failed()
 
-    with report.step("upsamples each map to the canvas bilinearly (align_corners=False) before its peak"):
+    with report.step(t("upsamples each map to the canvas bilinearly (align_corners=False) before its peak")):
         coarse = _coarse_maps(32, 10, g)
         right = _score(fn, coarse, _one_pixel_boxes(_peaks(coarse, "bilinear", False)))
         if abs(right - 1.0) > 1e-6:
-            for (mode, corners), hint in MODES.items():
+            hints = _mode_hints()
+            for mode, corners in MODES:
                 if _score(fn, coarse, _one_pixel_boxes(_peaks(coarse, mode, corners))) == 1.0:
-                    raise Mistake(hint + BILINEAR)
-            raise Mistake(f"only {right:.0%} of your peaks fall on the reference's (1-pixel boxes around them): "
-                          + BILINEAR)
+                    raise Mistake(hints[mode, corners])
+            raise Mistake(t("only {share:.0%} of your peaks fall on the reference's (1-pixel boxes around them): "
+                            "{how}", share=right, how=_bilinear()))
 
     report.stop_if_failed()
 
-    with report.step("matches the reference on 64 random maps and boxes, and on a batch of one"):
+    with report.step(t("matches the reference on 64 random maps and boxes, and on a batch of one")):
         for m, b in ((maps, boxes), (maps[:1], boxes[:1]), (_coarse_maps(16, 20, g), boxes[:16])):
             want, got = reference(m, b, S), _score(fn, m, b)
             if abs(got - want) > 1e-6:
-                raise Mistake(f"got {got:.3f}, expected {want:.3f} for {m.shape[0]} maps of "
-                              f"{m.shape[1]}×{m.shape[2]}: {BILINEAR}; a peak is inside when x0 <= x < x1 and "
-                              f"y0 <= y < y1")
+                raise Mistake(t("got {got:.3f}, expected {want:.3f} for {n} maps of {h}×{w}: {how}; a peak is "
+                                "inside when x0 <= x < x1 and y0 <= y < y1", got=got, want=want, n=m.shape[0],
+                                h=m.shape[1], w=m.shape[2], how=_bilinear()))
     report.finish()

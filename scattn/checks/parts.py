@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..i18n import t
 from .report import Mistake
 
 
@@ -65,43 +66,48 @@ class MLP:
 
 
 def mlp(module: nn.Module, channels: int, reduction: int, *, shared: bool = True,
-        layers: str = "one MLP") -> MLP:
-    """The bottleneck MLP of ``module``, built for ``channels`` and ``reduction``."""
+        layers: str | None = None) -> MLP:
+    """The bottleneck MLP of ``module``, built for ``channels`` and ``reduction``; ``layers`` is what the
+    hints call it ("one MLP" when not given)."""
+    layers = layers or t("one MLP")
     hidden = max(1, channels // reduction)
     dense = _dense_layers(module)
     downs = [d for d in dense if d.inp == channels and d.out != channels]
     if not downs:
         raw = _raw_parameters(module, channels)
         if raw:
-            raise Mistake(f"the MLP's weights are raw parameters ({', '.join(raw)}); the exercise asks for "
-                          f"nn.Linear layers (1×1 nn.Conv2d layers work too), and the check reads your weights "
-                          f"from them")
+            raise Mistake(t("the MLP's weights are raw parameters ({names}); the exercise asks for nn.Linear "
+                            "layers (1×1 nn.Conv2d layers work too), and the check reads your weights from them",
+                            names=", ".join(raw)))
         shapes = [tuple(p.shape) for p in module.parameters()]
-        raise Mistake(f"expected {layers} {channels} -> {hidden} -> {channels} (nn.Linear or 1×1 nn.Conv2d) "
-                      f"created in __init__; no layer of your module takes {channels} inputs (its parameters "
-                      f"have shapes {shapes})")
+        raise Mistake(t("expected {layers} {c} -> {hidden} -> {c} (nn.Linear or 1×1 nn.Conv2d) created in "
+                        "__init__; no layer of your module takes {c} inputs (its parameters have shapes {shapes})",
+                        layers=layers, c=channels, hidden=hidden, shapes=shapes))
     widths = sorted({d.out for d in downs})
     if hidden not in widths:
         width = widths[0]
-        where = f"for channels={channels}, reduction={reduction}"
-        units = f"{width} unit" + ("" if width == 1 else "s")
+        units = t("{n} unit", n=width) if width == 1 else t("{n} units", n=width)
         if width == 0:
-            raise Mistake(f"{where} the hidden width C // r is 0, a layer with no units: use max(1, C // r)")
+            raise Mistake(t("for channels={c}, reduction={r} the hidden width C // r is 0, a layer with no "
+                            "units: use max(1, C // r)", c=channels, r=reduction))
         if width == math.ceil(channels / reduction):
-            raise Mistake(f"{where} the hidden layer has {units}: you rounded C / r up. Use "
-                          f"max(1, C // r) = {hidden}, rounded down (as the papers' code does)")
+            raise Mistake(t("for channels={c}, reduction={r} the hidden layer has {units}: you rounded C / r up. "
+                            "Use max(1, C // r) = {hidden}, rounded down (as the papers' code does)",
+                            c=channels, r=reduction, units=units, hidden=hidden))
         if reduction != 16 and width == max(1, channels // 16):
-            raise Mistake(f"{where} the hidden layer has {units}, as if reduction were 16: use the "
-                          f"reduction argument, max(1, C // reduction) = {hidden}")
-        raise Mistake(f"{where} the hidden layer has {units}; expected max(1, C // r) = {hidden}")
+            raise Mistake(t("for channels={c}, reduction={r} the hidden layer has {units}, as if reduction were "
+                            "16: use the reduction argument, max(1, C // reduction) = {hidden}",
+                            c=channels, r=reduction, units=units, hidden=hidden))
+        raise Mistake(t("for channels={c}, reduction={r} the hidden layer has {units}; expected "
+                        "max(1, C // r) = {hidden}", c=channels, r=reduction, units=units, hidden=hidden))
     downs = [d for d in downs if d.out == hidden]
     ups = [d for d in dense if d.inp == hidden and d.out == channels]
     if not ups:
-        raise Mistake(f"no layer maps the {hidden} hidden units back to {channels} channels: the MLP is "
-                      f"C -> C // r -> C, two layers")
+        raise Mistake(t("no layer maps the {hidden} hidden units back to {c} channels: the MLP is "
+                        "C -> C // r -> C, two layers", hidden=hidden, c=channels))
     if shared and (len(downs) > 1 or len(ups) > 1):
-        raise Mistake("the MLP is not shared: you built one MLP per pooled path. CBAM passes the average- and "
-                      "max-pooled vectors through ONE MLP (the same weights) and adds the results")
+        raise Mistake(t("the MLP is not shared: you built one MLP per pooled path. CBAM passes the average- and "
+                        "max-pooled vectors through ONE MLP (the same weights) and adds the results"))
     return MLP(downs[0], ups[0])
 
 
@@ -112,37 +118,37 @@ def spatial_conv(module: nn.Module, kernel_size: int) -> nn.Conv2d:
     if not found:
         raw = [name for name, p in module.named_parameters() if p.dim() == 4 and tuple(p.shape[:2]) == (1, 2)]
         if raw:
-            raise Mistake(f"the spatial conv's kernel is a raw parameter ({', '.join(raw)}); the exercise asks "
-                          f"for an nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2), and the check reads "
-                          f"your weights from it")
+            raise Mistake(t("the spatial conv's kernel is a raw parameter ({names}); the exercise asks for an "
+                            "nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2), and the check reads your "
+                            "weights from it", names=", ".join(raw)))
         single = ([c for c in convs if c.out_channels == 1 and c.kernel_size != (1, 1)]
                   or [c for c in convs if c.out_channels == 1])
         if single:
-            raise Mistake(f"the conv takes {single[0].in_channels} input channel(s); it should take 2, the "
-                          f"channel-wise average map and the channel-wise max map, concatenated on dim=1")
+            raise Mistake(t("the conv takes {n} input channel(s); it should take 2, the channel-wise average map "
+                            "and the channel-wise max map, concatenated on dim=1", n=single[0].in_channels))
         if not convs:
-            raise Mistake("no nn.Conv2d found in your module: create it in __init__, self.conv = nn.Conv2d(2, 1, "
-                          "kernel_size, padding=kernel_size // 2), so that its weights belong to the module and "
-                          "learn (a conv made inside forward is a new, untrained one at every call)")
-        raise Mistake(f"no conv maps 2 channels to 1 (yours: "
-                      f"{', '.join(f'{c.in_channels} -> {c.out_channels}' for c in convs)}): the spatial gate "
-                      f"turns the 2-channel [avg; max] descriptor into one map")
+            raise Mistake(t("no nn.Conv2d found in your module: create it in __init__, self.conv = nn.Conv2d(2, "
+                            "1, kernel_size, padding=kernel_size // 2), so that its weights belong to the module "
+                            "and learn (a conv made inside forward is a new, untrained one at every call)"))
+        raise Mistake(t("no conv maps 2 channels to 1 (yours: {convs}): the spatial gate turns the 2-channel "
+                        "[avg; max] descriptor into one map",
+                        convs=", ".join(f"{c.in_channels} -> {c.out_channels}" for c in convs)))
     if len(found) > 1:
-        raise Mistake(f"found {len(found)} convs from 2 channels to 1; the spatial gate has one")
+        raise Mistake(t("found {n} convs from 2 channels to 1; the spatial gate has one", n=len(found)))
     conv = found[0]
     if conv.kernel_size != (kernel_size, kernel_size):
-        raise Mistake(f"asked for kernel_size={kernel_size}, the conv's kernel is "
-                      f"{conv.kernel_size[0]}×{conv.kernel_size[1]}: pass the kernel_size argument on to "
-                      f"nn.Conv2d")
+        raise Mistake(t("asked for kernel_size={k}, the conv's kernel is {kh}×{kw}: pass the kernel_size "
+                        "argument on to nn.Conv2d", k=kernel_size, kh=conv.kernel_size[0], kw=conv.kernel_size[1]))
     if conv.dilation != (1, 1):
-        raise Mistake(f"the conv is dilated (dilation={conv.dilation[0]}): CBAM's spatial gate is a plain "
-                      f"{kernel_size}×{kernel_size} conv (dilation=1; BAM's spatial branch is the dilated one)")
+        raise Mistake(t("the conv is dilated (dilation={dilation}): CBAM's spatial gate is a plain {k}×{k} conv "
+                        "(dilation=1; BAM's spatial branch is the dilated one)",
+                        dilation=conv.dilation[0], k=kernel_size))
     if conv.stride != (1, 1):
-        raise Mistake(f"the conv has stride {conv.stride[0]}: the gate needs one weight per position, so "
-                      f"stride=1")
+        raise Mistake(t("the conv has stride {stride}: the gate needs one weight per position, so stride=1",
+                        stride=conv.stride[0]))
     if conv.padding_mode != "zeros":
-        raise Mistake(f"the conv pads with padding_mode={conv.padding_mode!r}; CBAM pads with zeros (the "
-                      f"default)")
+        raise Mistake(t("the conv pads with padding_mode={mode!r}; CBAM pads with zeros (the default)",
+                        mode=conv.padding_mode))
     return conv
 
 

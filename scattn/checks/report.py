@@ -23,6 +23,7 @@ from contextlib import contextmanager
 
 import torch
 
+from ..i18n import t
 from .explain import explain
 
 
@@ -51,10 +52,10 @@ class Report:
             self._fail(description, str(mistake))
         except Exception as error:  # noqa: BLE001 -- something of the learner's broke: report it, never crash
             if learner_frames(error):
-                self._fail(description, describe(error, "your code"))
+                self._fail(description, describe(error, t("your code")))
             else:
-                self._fail(description, f"the check could not use what your code returned ("
-                                        f"{type(error).__name__}: {error}); compare it with what the exercise asks")
+                self._fail(description, t("the check could not use what your code returned ({error}); compare "
+                                          "it with what the exercise asks", error=f"{type(error).__name__}: {error}"))
         else:
             self.lines.append(f"  ✓ {description}")
 
@@ -66,7 +67,7 @@ class Report:
         """End the check here if a step has failed: the steps below need what it tests."""
         __tracebackhide__ = True
         if self.hints:
-            self.lines.append("  - the other checks run once the ✗ above is fixed")
+            self.lines.append("  - " + t("the other checks run once the ✗ above is fixed"))
             self.finish()
 
     def finish(self) -> None:
@@ -74,12 +75,12 @@ class Report:
         print(self.title)
         print("\n".join(self.lines))
         if self.hints:
-            raise AssertionError("\n".join(f"Hint: {h}" for h in self.hints))
-        print("All checks passed.")
+            raise AssertionError("\n".join(t("Hint: {hint}", hint=h) for h in self.hints))
+        print(t("All checks passed."))
 
     def _fail(self, description: str, hint: str) -> None:
         self.lines.append(f"  ✗ {description}")
-        self.hints.append(f"{description}: {hint}")
+        self.hints.append(t("{step}: {hint}", step=description, hint=hint))
 
 
 # ---- the learner's own frames of a traceback ---------------------------------------------------
@@ -129,7 +130,8 @@ def describe(error: BaseException, what: str, hint: str | None = None, **context
     if len(message) > 300:
         message = message[:300] + " ..."
     frames = learner_frames(error)
-    text = f"{what} raised {type(error).__name__}" + (f": {message}" if message else "")
+    raised = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    text = t("{what} raised {error}", what=what, error=raised)
     if frames:
-        text += "\n      in your code:\n" + "\n".join(frames)
+        text += "\n      " + t("in your code:") + "\n" + "\n".join(frames)
     return f"{text}\n      -> {hint or explain(error, shown=bool(frames), **context)}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ..i18n import t
 from . import formulas, parts
 from .learner import build, diagnose, gradients_reach, returned
 from .report import Report
@@ -21,24 +22,24 @@ def _inputs() -> list[torch.Tensor]:
 def spatial_attention(cls) -> None:
     """Check a CBAM spatial gate class ``cls(kernel_size=7)``."""
     __tracebackhide__ = True
-    report = Report("Spatial attention: M_s(F) = σ(f^{k×k}([AvgPool_c(F); MaxPool_c(F)])), F' = M_s(F) ⊗ F")
+    report = Report(t("Spatial attention: M_s(F) = σ(f^{{k×k}}([AvgPool_c(F); MaxPool_c(F)])), F' = M_s(F) ⊗ F"))
     inputs = _inputs()
 
-    with report.step("builds one nn.Conv2d from 2 channels to 1, for kernel_size 7 and 3"):
+    with report.step(t("builds one nn.Conv2d from 2 channels to 1, for kernel_size 7 and 3")):
         gates = {k: build(cls, kernel_size=k) for k in KERNEL_SIZES}
         convs = {k: parts.spatial_conv(gates[k], k) for k in KERNEL_SIZES}
     report.stop_if_failed()
 
-    with report.step("keeps the input's shape (H ≠ W, a batch of one, 1, 3 and 64 channels)"):
+    with report.step(t("keeps the input's shape (H ≠ W, a batch of one, 1, 3 and 64 channels)")):
         for k, gate in gates.items():
             for x in inputs:
                 n, _, h, w = x.shape
                 with torch.no_grad():
                     returned(gate, x, conv=convs[k], gate="spatial",
-                             gates={(n, 1, h, w): "spatial map M_s (N×1×H×W)"})
+                             gates={(n, 1, h, w): t("spatial map M_s (N×1×H×W)")})
     report.stop_if_failed()
 
-    with report.step("matches σ(conv([mean over C; max over C])) ⊗ x with your own weights"):
+    with report.step(t("matches σ(conv([mean over C; max over C])) ⊗ x with your own weights")):
         for k, gate in gates.items():
             w, b = parts.conv_weights(convs[k])
             norm = parts.spatial_norm(gate)
@@ -47,10 +48,10 @@ def spatial_attention(cls) -> None:
                     out = returned(gate, x, conv=convs[k], gate="spatial")
                     diagnose(out, x * formulas.spatial_map(x, w, b, norm=norm),
                              formulas.spatial_mutants(x, w, b, norm),
-                             f"with kernel_size={k} the output differs from σ(conv([mean over dim 1; "
-                             f"max over dim 1])) ⊗ x")
+                             t("with kernel_size={k} the output differs from σ(conv([mean over dim 1; "
+                               "max over dim 1])) ⊗ x", k=k))
 
-    with report.step("a backward pass reaches the conv's weights (the gate can learn)"):
+    with report.step(t("a backward pass reaches the conv's weights (the gate can learn)")):
         for k, gate in gates.items():
-            gradients_reach(gate, inputs[0], {"the conv's weight": convs[k].weight})
+            gradients_reach(gate, inputs[0], {t("the conv's weight"): convs[k].weight})
     report.finish()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .parts import CAPTION, CHANNEL_MAP, SHAPE, gate_to_product
+from .parts import CAPTION, CHANNEL_MAP, SHAPE, branch_above, fuse, gate_to_product, into_output
 from .sketch import Sketch
 
 
@@ -11,25 +11,11 @@ def se(s: Sketch, additive: bool = False) -> tuple[str, str]:
     s.dot("tap")
     s.box("squeeze", "squeeze: global average pool", r"$z_c = \frac{1}{HW}\sum_{i,j} u_c(i,j)$", "pool")
     s.box("excite", "excitation: FC, ReLU, FC", "$W_2\\,\\delta(W_1 z)$\nC → C/r → C, with biases")
-    if additive:
-        s.operator("out_op", "sum")
-        s.box("out", "output", r"$\tilde{x}_c = u_c + b_c$", "io")
-    else:
-        s.box("gate", "gate", r"$s = \sigma(W_2\,\delta(W_1 z))$", "gate")
-        s.operator("out_op", "product")
-        s.box("out", "output", r"$\tilde{x}_c = s_c \cdot u_c$", "io")
-    y1 = 1.25
-    s.place("u", s.nodes["u"].w / 2, 0)
-    tap_x = s.nodes["u"].w + 0.35
-    s.place("tap", tap_x, 0)
+    fuse(s, additive, r"$s = \sigma(W_2\,\delta(W_1 z))$",
+           r"$\tilde{x}_c = u_c + b_c$" if additive else r"$\tilde{x}_c = s_c \cdot u_c$")
     branch = ["squeeze", CHANNEL_MAP, "excite"] + ([] if additive else [CHANNEL_MAP, "gate"])
-    right = s.row(y1, tap_x + 0.3, branch)
-    last = branch[-1]
-    s.arrow("tap", "squeeze", via=[(tap_x, y1)])
-    s.place("out_op", right + 0.6, 0)
-    gate_to_product(s, last, "out_op", 0, ("b: " if additive else "s: ") + CHANNEL_MAP)
-    s.arrow("u", "out_op", label=f"u: {SHAPE}", segment=0)
-    s.row(None, None, ["out_op", SHAPE, "out"])
+    right = branch_above(s, "u", branch, 1.25)
+    into_output(s, branch[-1], "out_op", right, ("b: " if additive else "s: ") + CHANNEL_MAP, "u")
     if additive:
         return ("SE's additive control: the same context added, not multiplied (no gate)",
                 "⊕ (+): element-wise sum, broadcast over H×W: the context can only shift a channel, not scale it")
@@ -42,19 +28,9 @@ def eca(s: Sketch) -> tuple[str, str]:
     s.box("gap", "global average pool", "$y = \\mathrm{GAP}(F)$, channels as a sequence", "pool")
     s.box("conv", "1-D conv across channels", "kernel $k = \\psi(C) = |\\log_2(C)/\\gamma + b/\\gamma|_{odd}$\n"
           "γ = 2, b = 1, no bias: k weights")
-    s.box("gate", "gate", r"$\omega = \sigma(\mathrm{C1D}_k(y))$", "gate")
-    s.operator("prod", "product")
-    s.box("out", "output", r"$F' = \omega \otimes F$", "io")
-    s.place("F", s.nodes["F"].w / 2, 0)
-    tap_x = s.nodes["F"].w + 0.35
-    s.place("tap", tap_x, 0)
-    y1 = 1.35
-    right = s.row(y1, tap_x + 0.3, ["gap", "N×1×C", "conv", "N×1×C", "gate"])
-    s.arrow("tap", "gap", via=[(tap_x, y1)])
-    s.place("prod", right + 0.6, 0)
-    gate_to_product(s, "gate", "prod", 0, f"ω: {CHANNEL_MAP}")
-    s.arrow("F", "prod", label=f"F: {SHAPE}", segment=0)
-    s.row(None, None, ["prod", SHAPE, "out"])
+    fuse(s, False, r"$\omega = \sigma(\mathrm{C1D}_k(y))$", r"$F' = \omega \otimes F$", "prod")
+    right = branch_above(s, "F", ["gap", "N×1×C", "conv", "N×1×C", "gate"], 1.35)
+    into_output(s, "gate", "prod", right, f"ω: {CHANNEL_MAP}", "F")
     return "ECA: SE without the bottleneck (Wang et al., CVPR 2020, Fig. 2, Eqs. 9 and 12)", CAPTION
 
 
@@ -96,20 +72,9 @@ def gc(s: Sketch, fusion: str = "add") -> tuple[str, str]:
     s.box("pool", "attention pooling", r"$c = \sum_j \alpha_j\, x_j$", "pool")
     s.box("transform", "transform: conv, LN, ReLU, conv",
           "$t = W_{v2}\\,\\mathrm{ReLU}(\\mathrm{LN}(W_{v1} c))$\n1×1 convs, C → C/r → C")
-    if add:
-        s.operator("out_op", "sum")
-        s.box("out", "output", r"$z_i = x_i + t$", "io")
-    else:
-        s.box("gate", "gate", r"$\sigma(t)$", "gate")
-        s.operator("out_op", "product")
-        s.box("out", "output", r"$z_i = x_i \otimes \sigma(t)$", "io")
-    y1 = 1.35
-    s.place("x", s.nodes["x"].w / 2, 0)
-    tap_x = s.nodes["x"].w + 0.35
-    s.place("tap", tap_x, 0)
+    fuse(s, add, r"$\sigma(t)$", r"$z_i = x_i + t$" if add else r"$z_i = x_i \otimes \sigma(t)$")
     branch = ["key", "α: N×1×H×W", "pool", CHANNEL_MAP, "transform"] + ([] if add else [CHANNEL_MAP, "gate"])
-    right = s.row(y1, tap_x + 0.3, branch)
-    s.arrow("tap", "key", via=[(tap_x, y1)])
+    right = branch_above(s, "x", branch, 1.35)
     s.place("out_op", right + 0.6, 0)
     gate_to_product(s, branch[-1], "out_op", 0, ("t: " if add else "σ(t): ") + CHANNEL_MAP)
     s.place("read", s.nodes["pool"].x, 0)  # the pool weighs x itself

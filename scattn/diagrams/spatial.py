@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .parts import CAPTION, SHAPE, SPATIAL_MAP, gate_to_product
+from .parts import CAPTION, SPATIAL_MAP, fuse, into_output
 from .sketch import Sketch
 
 
@@ -14,13 +14,8 @@ def spatial(s: Sketch, additive: bool = False) -> tuple[str, str]:
     s.box("max", "MaxPool over channels", "$F^s_{max}$", "pool")
     s.box("cat", "concatenate", "$[F^s_{avg}; F^s_{max}]$")
     s.box("conv", "conv k×k, 2 → 1", "$f^{k\\times k}$, k = 7, zero padding")
-    if additive:
-        s.operator("prod", "sum")
-        s.box("out", "output", r"$F' = F + f^{k\times k}([F^s_{avg}; F^s_{max}])$", "io")
-    else:
-        s.box("gate", "gate", r"$M_s = \sigma(f^{k\times k}(\cdot))$", "gate")
-        s.operator("prod", "product")
-        s.box("out", "output", r"$F' = M_s(F) \otimes F$", "io")
+    fuse(s, additive, r"$M_s = \sigma(f^{k\times k}(\cdot))$",
+           r"$F' = F + f^{k\times k}([F^s_{avg}; F^s_{max}])$" if additive else r"$F' = M_s(F) \otimes F$", "prod")
     s.same_width("avg", "max")
     y_avg, y_max = 2.6, 1.3
     y_mid = (y_avg + y_max) / 2
@@ -31,10 +26,7 @@ def spatial(s: Sketch, additive: bool = False) -> tuple[str, str]:
     s.arrow("max", "cat", via=[(cat_x, y_max)], label=SPATIAL_MAP, segment=0, side="below")
     chain = ["cat", "N×2×H×W", "conv"] + ([] if additive else [SPATIAL_MAP, "gate"])
     right = s.row(y_mid, cat_x - s.nodes["cat"].w / 2, chain)
-    s.place("prod", right + 0.6, 0)
-    gate_to_product(s, chain[-1], "prod", 0, ("a: " if additive else "$M_s$: ") + SPATIAL_MAP)
-    s.arrow("F", "prod", label=f"F: {SHAPE}", segment=0)
-    s.row(None, None, ["prod", SHAPE, "out"])
+    into_output(s, chain[-1], "prod", right, ("a: " if additive else "$M_s$: ") + SPATIAL_MAP, "F")
     if additive:
         return ("The spatial gate's additive control: the same map added, not multiplied (no gate)",
                 "⊕ (+): element-wise sum, broadcast over C: the map can only shift a position, not scale it")
