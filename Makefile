@@ -36,7 +36,9 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ip=$(LAB_IP) --port=$(LAB_PORT) --no-browser $(if $(IS_ROOT),--allow-root) \
 		--ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks
 
-# The course website (Jupyter Book 1), strict: a warning is an error. Serve build/site/_build/html/.
+# The course website (Jupyter Book 1), strict: a warning is an error. Two books (BOOKS in
+# docs/_ext/scattn_site.py): the English one, then the Chinese edition into its zh/ folder, once
+# zh/notebooks exists (make zh). Serve build/site/_build/html/.
 site: $(VENV)/.scattn-site-installed
 	$(BIN)/python docs/_ext/scattn_site.py build/site
 
