@@ -26,14 +26,19 @@ $(VENV)/.scattn-%-installed: pyproject.toml | $(STAMP)
 LAB_IP   ?= 127.0.0.1
 LAB_PORT ?= 8888
 IS_ROOT  := $(filter 0,$(shell id -u))
+# It serves the whole repository: the course (notebooks/) and the Chinese edition (zh/notebooks/).
 lab: $(STAMP)
-	@echo "Starting JupyterLab in $(CURDIR), showing notebooks/. Open the address it prints below,"
-	@echo "http://$(LAB_IP):PORT/lab/tree/notebooks?token=..., in your browser (the port moves up if"
-	@echo "$(LAB_PORT) is taken). Ctrl-C twice stops it."
+	@echo "Starting JupyterLab in $(CURDIR). It prints its address below, with a token; open it in your"
+	@echo "browser (the port moves up if $(LAB_PORT) is taken). Both trees, in that address:"
+	@echo "  the course:                    http://$(LAB_IP):$(LAB_PORT)/lab/tree/notebooks?token=..."
+	@echo "  中文版 (the Chinese edition):  http://$(LAB_IP):$(LAB_PORT)/lab/tree/zh/notebooks?token=...$(if $(wildcard zh/notebooks),,  (not built yet: make zh))"
+	@echo "Ctrl-C twice stops it."
 	$(BIN)/jupyter lab --ip=$(LAB_IP) --port=$(LAB_PORT) --no-browser $(if $(IS_ROOT),--allow-root) \
 		--ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks
 
-# The course website (Jupyter Book 1), strict: a warning is an error. Serve build/site/_build/html/.
+# The course website (Jupyter Book 1), strict: a warning is an error. Two books (BOOKS in
+# docs/_ext/scattn_site.py): the English one, then the Chinese edition into its zh/ folder, once
+# zh/notebooks exists (make zh). Serve build/site/_build/html/.
 site: $(VENV)/.scattn-site-installed
 	$(BIN)/python docs/_ext/scattn_site.py build/site
 

@@ -59,6 +59,8 @@ def test_make_lab_starts_jupyterlab_and_prints_the_address(tmp_path):
         with pytest.raises(urllib.error.HTTPError, match="403"):  # the token is required
             urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5)
         assert f"Serving notebooks from local directory: {ROOT}" in text  # exercises/ can be reached too
+        for tree in ("notebooks", "zh/notebooks"):  # both trees' addresses are printed: the course, the Chinese edition
+            assert f"http://127.0.0.1:{port}/lab/tree/{tree}?token=" in text, tree
         assert ("--allow-root" in text) == (os.geteuid() == 0)  # passed exactly when running as root
     finally:
         if lab.poll() is None:

@@ -1,13 +1,16 @@
 """The course website: Jupyter Book builds it strictly from the committed notebooks and docs.
 
-The build is the one `make site` runs (docs/_ext/scattn_site.py): warnings are errors, so a
-broken internal link, a missing image or an unknown reference fails it. Needs the `site`
-extra (`pip install -e .[site]`; `make test` installs it), and skips without it.
+The builds are the ones `make site` runs (docs/_ext/scattn_site.py, BOOKS): the English book,
+then the Chinese edition into the site's zh/ folder, with its own navigation and search.
+Warnings are errors, so a broken internal link, a missing image or an unknown reference fails
+them. Needs the `site` extra (`pip install -e .[site]`; `make test` installs it), and skips
+without it; the Chinese site's tests skip while the edition is not built (no zh/notebooks).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -25,18 +28,40 @@ sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 import scattn_site  # noqa: E402
 
 FOLDERS = ("notebooks", "exercises", "solutions", "docs")
+EN, ZH = scattn_site.BOOKS
+NOT_BUILT = "the Chinese edition is not built yet (no zh/notebooks: make zh, issue 21)"
 
 
-def _build(out: Path, root: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run(scattn_site.build_command(out, root), capture_output=True, text=True, timeout=600)
+def _build(out: Path, root: Path = ROOT, book=EN) -> subprocess.CompletedProcess:
+    return subprocess.run(scattn_site.build_command(out, root, book), capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
+def built(tmp_path_factory) -> tuple[Path, dict]:
+    """Both books, built as `make site` builds them: (the site's folder, {book: its build})."""
     out = tmp_path_factory.mktemp("site")
-    done = _build(out)
-    assert done.returncode == 0, f"the strict site build failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
-    return scattn_site.html_dir(out)
+    return scattn_site.html_dir(out), scattn_site.build(out, capture=True, timeout=600)
+
+
+def _check(done, name):
+    assert done.returncode == 0, f"the strict {name} build failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+
+
+@pytest.fixture(scope="module")
+def site(built) -> Path:
+    html, done = built
+    _check(done["en"], "English site")
+    return html
+
+
+@pytest.fixture(scope="module")
+def zh_site(built) -> Path:
+    """The whole site's folder, once the Chinese site has built into its zh/ (skips before)."""
+    html, done = built
+    if done["zh"] is None:
+        pytest.skip(NOT_BUILT)
+    _check(done["zh"], "Chinese site")
+    return html
 
 
 def _sources() -> list[Path]:
@@ -47,8 +72,29 @@ def _sources() -> list[Path]:
     return pages + sorted((ROOT / "docs").glob("*.md"))
 
 
+def _zh_sources() -> list[Path]:
+    """What the Chinese site must show, in its order: the same globs as zh/_toc.yml."""
+    zh = ROOT / "zh"
+    pages = [zh / "README.md"] + sorted((zh / "notebooks").glob("*.ipynb"))
+    for folder in ("exercises", "solutions"):
+        pages += [zh / folder / "README.md"] + sorted((zh / folder).glob("ex*.ipynb"))
+    return pages
+
+
 def _page(site: Path, source: Path) -> Path:
+    """A page's address on the site is its path in the repository (zh/ pages included)."""
     return site / source.relative_to(ROOT).with_suffix(".html")
+
+
+def _nav(page: Path) -> str:
+    nav = re.search(r'<nav class="[^"]*bd-docs-nav.*?</nav>', page.read_text(encoding="utf-8"), re.DOTALL)
+    assert nav, f"no navigation sidebar in {page}"
+    return nav.group(0)
+
+
+def _search_index(folder: Path) -> dict:
+    text = (folder / "searchindex.js").read_text(encoding="utf-8")
+    return json.loads(text[text.index("(") + 1:text.rindex(")")])
 
 
 def test_every_notebook_and_doc_has_a_page(site):
@@ -58,11 +104,23 @@ def test_every_notebook_and_doc_has_a_page(site):
 
 
 def test_the_table_of_contents_follows_the_course_order(site):
-    nav = re.search(r'<nav class="[^"]*bd-docs-nav.*?</nav>', (site / "README.html").read_text(), re.DOTALL)
-    assert nav, "no navigation sidebar in README.html"
-    hrefs = [h.split("#")[0] for h in re.findall(r'href="([^"]+\.html[^"]*)"', nav.group(0))]
+    hrefs = [h.split("#")[0] for h in re.findall(r'href="([^"]+\.html[^"]*)"', _nav(site / "README.html"))]
     expected = [p.relative_to(ROOT).with_suffix(".html").as_posix() for p in _sources()[1:]]
     assert [h for h in hrefs if h in expected] == expected
+
+
+def test_the_english_site_leaves_the_chinese_edition_to_its_own(site):
+    assert not [h for h in re.findall(r'href="([^"]+)"', _nav(site / "README.html")) if h.startswith("zh/")]
+    docnames = _search_index(site)["docnames"]
+    assert not [d for d in docnames if d.split("/")[0] in ("zh", "translations", "tools")], docnames
+    assert set(docnames) == {p.relative_to(ROOT).with_suffix("").as_posix() for p in _sources()}
+
+
+def test_the_toc_reader_expands_the_globs_as_jupyter_book_does(site):
+    # scattn_site.toc_pages (which the cross-book links use) against the pages the build made.
+    assert scattn_site.toc_pages(EN) == [p.relative_to(ROOT).as_posix() for p in _sources()]
+    if ZH.ready():
+        assert scattn_site.toc_pages(ZH) == [p.relative_to(ROOT).as_posix() for p in _zh_sources()]
 
 
 def test_every_page_has_a_colab_badge(site):
@@ -123,6 +181,10 @@ def test_site_address_comes_from_pyproject_and_the_readme_links_it(site):
     assert f'<link rel="canonical" href="{urls["Documentation"]}README.html"' in (site / "README.html").read_text()
     readme = (ROOT / "README.md").read_text()
     assert urls["Documentation"] in readme and "make site" in readme
+    # The GitHub front page names the Chinese edition at its top: the folder and its published address.
+    top = readme.split("\n## ")[0]
+    assert "中文版" in top and "(zh/README.md)" in top and f"<{urls['Documentation']}zh/>" in top
+    assert "## 中文版 (Chinese edition)" in readme and "zh/notebooks" in readme and "make lab" in readme
 
 
 def test_the_build_fails_on_broken_links_missing_images_and_unknown_references(tmp_path):
@@ -158,3 +220,111 @@ def test_toc_is_globs_so_renumbered_notebooks_follow():
     assert ".ipynb" not in toc
     for folder in FOLDERS:
         assert re.search(rf"glob: {folder}/(ex)?\*", toc), folder
+    zh = (ROOT / ZH.toc).read_text(encoding="utf-8")  # relative to the Chinese book's root, zh/
+    assert ".ipynb" not in zh and re.search(r"^root: README$", zh, re.MULTILINE)
+    assert [c for c in re.findall(r"caption: (\S+)", zh)] == ["课程", "练习", "参考答案"]
+    for folder in ("notebooks", "exercises", "solutions"):
+        assert re.search(rf"glob: {folder}/(ex)?\*", zh), folder
+
+
+def test_the_chinese_book_is_built_only_once_the_edition_exists(tmp_path):
+    assert not ZH.ready(tmp_path) and EN.ready(tmp_path)
+    (tmp_path / "zh" / "notebooks").mkdir(parents=True)
+    assert ZH.ready(tmp_path)
+    config = (ROOT / ZH.config).read_text(encoding="utf-8")
+    assert re.search(r"^\s*language: zh_CN$", config, re.MULTILINE)
+    assert re.search(r'^\s*execute_notebooks:\s*"?off"?', config, re.MULTILINE)
+    assert "jieba" in (ROOT / "pyproject.toml").read_text()  # Sphinx's Chinese search splits words with it
+
+
+# ---- the Chinese site (zh/): skipped until the edition is built -----------------------------------
+
+
+def test_every_chinese_notebook_and_page_has_a_page(zh_site):
+    sources = _zh_sources()
+    assert len([p for p in sources if p.suffix == ".ipynb"]) == len(list((ROOT / "zh").glob("*/*.ipynb")))
+    missing = [str(p.relative_to(ROOT)) for p in sources if not _page(zh_site, p).exists()]
+    assert missing == []
+    for name in ("index.html", "search.html", "searchindex.js"):  # its own landing, search and index
+        assert (zh_site / "zh" / name).exists(), name
+
+
+def test_the_chinese_navigation_follows_the_chinese_toc_order(zh_site):
+    nav = _nav(zh_site / "zh" / "README.html")
+    assert re.findall(r'class="caption-text">([^<]+)<', nav) == ["课程", "练习", "参考答案"]
+    hrefs = [h.split("#")[0] for h in re.findall(r'href="([^"]+\.html[^"]*)"', nav)]
+    expected = [p.relative_to(ROOT / "zh").with_suffix(".html").as_posix() for p in _zh_sources()[1:]]
+    assert [h for h in hrefs if h in expected] == expected
+    assert not [h for h in hrefs if h.startswith("..")], "the Chinese navigation leads into the English site"
+
+
+def test_chinese_pages_are_chinese_and_their_badges_open_the_chinese_notebooks(zh_site):
+    for source in _zh_sources():
+        html = _page(zh_site, source).read_text(encoding="utf-8")
+        assert re.search(r'<html lang="zh(-CN)?"', html), f"{source.name}: not marked as Chinese"
+        links = re.findall(r'href="(https://colab\.research\.google\.com/github/[^"]+)"', html)
+        assert links, f"{source.name}: no Colab link"
+        assert all("/blob/main/zh/" in link for link in links), (source.name, links)
+        if source.suffix == ".ipynb":  # a notebook's badge opens that very notebook
+            assert any(link.endswith(source.relative_to(ROOT).as_posix()) for link in links), source
+        assert "cjk.css" in html
+
+
+def test_the_chinese_search_index_holds_chinese_words(zh_site):
+    index = _search_index(zh_site / "zh")
+    assert "README" in index["docnames"] and not [d for d in index["docnames"] if d.startswith(("docs/", "zh/"))]
+    readme = index["docnames"].index("README")
+    text = (ROOT / "zh" / "README.md").read_text(encoding="utf-8")
+    def pages_of(word):  # a word in a page's title is indexed with the titles only
+        found = [index[kind].get(word, []) for kind in ("terms", "titleterms")]
+        return {n for f in found for n in (f if isinstance(f, list) else [f])}
+
+    for word in ("注意力", "练习", "笔记本"):  # words of zh/README.md, each its own term once jieba splits them
+        assert word in text
+        assert readme in pages_of(word), f"{word!r} does not find zh/README in the search index (jieba installed?)"
+
+
+def test_the_english_and_chinese_sites_link_to_each_other(zh_site):
+    assert 'href="zh/README.html"' in (zh_site / "README.html").read_text(encoding="utf-8")
+    assert 'href="../README.html"' in (zh_site / "zh" / "README.html").read_text(encoding="utf-8")
+    # Every relative link of a Chinese page (into the English site too: ../../docs/statistics.html)
+    # reaches a file of the site.
+    for source in _zh_sources():
+        page = _page(zh_site, source)
+        for href in re.findall(r'href="([^"#:?]+)(?:[#?][^"]*)?"', page.read_text(encoding="utf-8")):
+            assert (page.parent / href).resolve().exists(), f"{source.relative_to(ROOT)}: {href} leads nowhere"
+
+
+def test_links_between_the_books_and_broken_ones_in_the_chinese_book(tmp_path):
+    """A scratch repository: its Chinese book's link to the English README and to an English doc
+    become links to those pages on the site; a broken link still fails the build."""
+    repo = tmp_path / "repo"
+    for name in ("_config.yml", "_config_zh.yml", "_toc.yml", "_ext/scattn_site.py", "_static/cjk.css"):
+        (repo / "docs" / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / "docs" / name, repo / "docs" / name)
+    shutil.copy(ROOT / "pyproject.toml", repo)
+    (repo / "zh").mkdir()
+    shutil.copy(ROOT / ZH.toc, repo / ZH.toc)
+    (repo / "README.md").write_text("# Scratch\n\n[中文版](zh/README.md), [guide](docs/guide.md)\n")
+    (repo / "docs" / "guide.md").write_text("# Guide\n")
+    (repo / "zh" / "README.md").write_text("# 中文\n\n[English](../README.md) · [指南](../docs/guide.md#guide)"
+                                           " · [不存在](nowhere.md)\n", encoding="utf-8")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 00 · 草稿\n\n[指南](../../docs/guide.md)")])
+    for folder in ("notebooks", "exercises", "solutions"):
+        for lang in ("", "zh/"):
+            (repo / lang / folder).mkdir(parents=True, exist_ok=True)
+            (repo / lang / folder / "README.md").write_text(f"# {folder}\n")
+            name = "00_scratch.ipynb" if folder == "notebooks" else "ex01_scratch.ipynb"
+            nbformat.write(nb if lang else nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# x")]),
+                           repo / lang / folder / name)
+    done = scattn_site.build(tmp_path / "out", repo, capture=True, timeout=600)
+    assert done["en"].returncode == 0, done["en"].stdout[-3000:]
+    log = done["zh"].stdout + done["zh"].stderr
+    assert done["zh"].returncode != 0
+    warnings = [line for line in log.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1 and "nowhere" in warnings[0], warnings
+    html = scattn_site.html_dir(tmp_path / "out")
+    zh_readme = (html / "zh" / "README.html").read_text(encoding="utf-8")
+    assert 'href="../README.html"' in zh_readme and 'href="../docs/guide.html#guide"' in zh_readme
+    assert 'href="../../docs/guide.html"' in (html / "zh" / "notebooks" / "00_scratch.html").read_text(encoding="utf-8")
+    assert 'href="zh/README.html"' in (html / "README.html").read_text(encoding="utf-8")

@@ -3,6 +3,7 @@ every markdown cell translated from the English as it is now, code cells identic
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -13,7 +14,7 @@ from tools import translate as zh
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGLISH = zh.english_notebooks()
-BUILT = (ROOT / "zh").exists()
+BUILT = (ROOT / "zh" / "notebooks").exists()  # zh/ itself holds the committed landing pages
 
 
 # ---- the mechanism, on a scratch repository ---------------------------------------------------------
@@ -116,7 +117,15 @@ def test_record_refuses_a_cell_id_the_notebook_does_not_have(repo):
 
 # ---- the real edition ---------------------------------------------------------------------------------
 
-needs_edition = pytest.mark.skipif(not BUILT, reason="the Chinese edition (zh/) is not built yet: issue 21")
+
+def test_the_chinese_landing_page_lists_every_notebook_and_links_the_english_edition():
+    readme = (ROOT / "zh" / "README.md").read_text(encoding="utf-8")
+    linked = re.findall(r"\]\(notebooks/([^)#]+\.ipynb)\)", readme)
+    assert linked == [p.name for p in sorted((ROOT / "notebooks").glob("*.ipynb"))]
+    assert "](../README.md)" in readme.split("\n## ")[0]  # the English edition, at the top
+    assert "make lab" in readme and "zh/notebooks" in readme
+
+needs_edition = pytest.mark.skipif(not BUILT, reason="the Chinese edition (zh/notebooks) is not built yet: issue 21")
 
 
 @needs_edition

@@ -255,6 +255,7 @@ def build_exercises(solutions: Path = ROOT / "solutions", exercises: Path = ROOT
         if not dst.exists() or dst.read_text() != text:
             stale.append(dst)
             if not check:
+                dst.parent.mkdir(parents=True, exist_ok=True)  # zh/exercises/ on the edition's first build
                 dst.write_text(text)
     if check:
         expected = {p.name for p in Path(solutions).glob("*.ipynb")}
