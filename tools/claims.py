@@ -106,14 +106,14 @@ def run(paths, profile: str, timeout: int = 3600) -> dict[str, dict]:
     for path in map(Path, paths):
         if profile == "cpu":
             target = path
-        else:  # run a copy beside the original (relative paths in the notebook still resolve)
-            handle, name = tempfile.mkstemp(suffix=".ipynb", prefix=f".{path.stem}.{profile}.", dir=path.parent)
+        else:  # run a copy outside the checkout, in the original's folder (relative paths still resolve)
+            handle, name = tempfile.mkstemp(suffix=".ipynb", prefix=f"{path.stem}.{profile}.")
             os.close(handle)
             target = Path(name)
             shutil.copyfile(path, target)
         try:
             start = time.perf_counter()
-            run_in_place([target])
+            run_in_place([target], cwd=path.parent)
             nb = nbformat.read(target, as_version=4)
             if target == path and key(path).startswith("zh/"):  # say so in the twin: tools/translate.py keeps it
                 from tools.translate import RUN_IN_CHINESE
@@ -156,7 +156,7 @@ def problems(paths=None, ledger: dict | None = None) -> list[str]:
 
 
 def committed() -> list[Path]:
-    return sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb"))
+    return sorted((ROOT / "notebooks").glob("[!.]*.ipynb")) + sorted((ROOT / "solutions").glob("[!.]*.ipynb"))
 
 
 def matrix() -> str:

@@ -285,8 +285,9 @@ def readable_widget_fallbacks(nb) -> int:
     return changed
 
 
-def run(paths, timeout: int = 1800, kernel: str = "python3") -> dict[str, float]:
-    """Execute notebooks in place on a fresh kernel each; return seconds per notebook."""
+def run(paths, timeout: int = 1800, kernel: str = "python3", cwd: Path | None = None) -> dict[str, float]:
+    """Execute notebooks in place on a fresh kernel each; return seconds per notebook. The kernel
+    starts in the notebook's folder, or in ``cwd`` (a copy run elsewhere reads what its original would)."""
     from nbclient import NotebookClient
 
     seconds = {}
@@ -294,7 +295,7 @@ def run(paths, timeout: int = 1800, kernel: str = "python3") -> dict[str, float]
         nb = nbformat.read(path, as_version=4)
         start = time.perf_counter()
         NotebookClient(nb, timeout=timeout, kernel_name=kernel, store_widget_state=True,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+                       resources={"metadata": {"path": str(cwd or path.parent)}}).execute()
         seconds[path.name] = time.perf_counter() - start
         readable_widget_fallbacks(nb)
         nbformat.write(nb, path)
@@ -326,7 +327,7 @@ def main(argv=None) -> int:
         return 1 if (args.check and stale) else 0
     paths = args.paths or sorted(str(p) for d in ("notebooks", "solutions", "exercises", "zh/notebooks",
                                                   "zh/solutions", "zh/exercises")
-                                 for p in (ROOT / d).glob("*.ipynb"))
+                                 for p in (ROOT / d).glob("[!.]*.ipynb"))
     if args.action == "stamp":
         for path in stamp(paths):
             print(f"stamped: {path}")

@@ -48,7 +48,7 @@ def sha(text: str) -> str:
 
 
 def english_notebooks() -> list[Path]:
-    return [p for folder in SOURCES for p in sorted((ROOT / folder).glob("*.ipynb"))]
+    return [p for folder in SOURCES for p in sorted((ROOT / folder).glob("[!.]*.ipynb"))]
 
 
 def twin(english: Path) -> Path:
