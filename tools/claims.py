@@ -91,7 +91,7 @@ def _device() -> str:
         return "torch not importable"
 
 
-def run(paths, profile: str, timeout: int = 3600) -> dict[str, dict]:
+def run(paths, profile: str, timeout: int = 7200) -> dict[str, dict]:
     """Run each notebook on a fresh kernel in ``profile`` and record its claims in the ledger.
 
     The cpu profile's run is written back (it is the committed one); the gpu profile runs
@@ -113,7 +113,7 @@ def run(paths, profile: str, timeout: int = 3600) -> dict[str, dict]:
             shutil.copyfile(path, target)
         try:
             start = time.perf_counter()
-            run_in_place([target], cwd=path.parent)
+            run_in_place([target], timeout=timeout, cwd=path.parent)  # per cell: the gpu profile's long ones
             nb = nbformat.read(target, as_version=4)
             if target == path and key(path).startswith("zh/"):  # say so in the twin: tools/translate.py keeps it
                 from tools.translate import RUN_IN_CHINESE
