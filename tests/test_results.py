@@ -1,0 +1,83 @@
+"""docs/results.md shows what the recorded files hold: its tables are regenerated from them and
+compared, so a number on that page can only come from a recorded run."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def experiments():
+    spec = importlib.util.spec_from_file_location("when_attention_pays", ROOT / "benchmarks" / "when_attention_pays.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_table_of_the_results_page_is_what_its_recorded_files_give():
+    text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    assert experiments().tables(text) == text, "python benchmarks/when_attention_pays.py doc"
+
+
+def test_the_results_page_has_tables_and_names_only_recorded_files():
+    text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    assert len(re.findall(r"<!-- table: (.*?) -->", text)) >= 5  # each block's files must exist: tables() says so
+    recorded = {p.stem for p in (ROOT / "scattn" / "recorded").glob("*.json")}
+    for name in re.findall(r"scattn/recorded/(\w+)\.json", text):
+        assert name in recorded, f"docs/results.md names scattn/recorded/{name}.json, which does not exist"
+
+
+def test_a_changed_number_is_caught(tmp_path):
+    text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    table = re.search(r"<!-- table: .*? -->\n(\|.*?\n)", text).group(1)
+    tampered = text.replace(table, table.replace("|", "| 1 ", 1), 1)
+    assert experiments().tables(tampered) != tampered
+
+
+# The page's prose states counts and directions read off the recorded files; each is checked here
+# (a failure means the prose or the experiment is wrong, never the check).
+
+def colour_cue():
+    import numpy as np
+
+    from scattn.course import recorded_runs
+
+    runs = recorded_runs("colour_cue_core_*") + recorded_runs("colour_cue_controls_*")
+    final, first, params, flops = {}, {}, {}, {}
+    for r in runs:
+        final.setdefault(r["label"], {})[r["seed"]] = r["final"] >= 0.9
+        first.setdefault(r["label"], {})[r["seed"]] = next(
+            (h["epoch"] for h in r["history"] if h["test_acc"] >= 0.9), None)
+        params[r["label"]], flops[r["label"]] = r["params"], r["flops"]
+    found = {v: (sum(s.values()), len(s)) for v, s in final.items()}
+    return np, final, first, params, flops, found
+
+
+def test_the_colour_cue_prose_matches_its_recorded_runs():
+    from scattn import stats
+
+    np, final, first, params, flops, found = colour_cue()
+    assert found["none"] == (0, 20) and found["spatial"] == (0, 10)
+    assert (found["deeper"], found["context-concat"], found["se-add"], found["gc"]) == ((4, 10), (6, 10), (14, 20), (9, 10))
+    assert (found["se"], found["gc-scale"], found["cbam"], found["nonlocal"]) == ((19, 20), (10, 10), (10, 10), (10, 10))
+    gated = stats.rate(*map(sum, zip(*(found[v] for v in ("se", "gc-scale", "cbam")))))
+    no_gate = stats.rate(*map(sum, zip(*(found[v] for v in ("deeper", "context-concat", "se-add", "gc")))))
+    assert (gated.k, gated.n, no_gate.k, no_gate.n) == (39, 40, 33, 50) and gated.low > no_gate.high
+    seeds = sorted(final["se"])
+    test = stats.mcnemar(np.array([final["se"][s] for s in seeds]), np.array([final["se-add"][s] for s in seeds]))
+    assert (test.only_a, test.only_b, round(test.p, 3)) == (6, 1, 0.125)
+    both = [s for s in seeds if final["se"][s] and final["se-add"][s]]
+    sooner = [first["se-add"][s] - first["se"][s] for s in both]
+    assert len(both) == 13 and min(sooner) == 3 and max(sooner) == 8
+    gc_both = [s for s in final["gc"] if final["gc"][s] and final["gc-scale"][s]]
+    later = [first["gc-scale"][s] - first["gc"][s] for s in gc_both]
+    assert len(gc_both) == 9 and sum(d > 0 for d in later) == 5 and sum(d < 0 for d in later) == 2
+    assert np.median([first["nonlocal"][s] for s in first["nonlocal"]]) == 5.5
+    assert 1.9 < flops["nonlocal"] / flops["none"] < 2.0  # "twice the plain network's FLOPs"
+    gate_params = [params[v] - params["none"] for v in ("se", "gc-scale", "cbam")]
+    assert 700 <= min(gate_params) and max(gate_params) <= 840
+    assert max(flops[v] for v in ("se", "gc-scale", "cbam")) / flops["none"] < 1.015
+    assert round(params["deeper"] - params["none"], -3) == 58_000 and round(flops["deeper"] / flops["none"], 2) == 1.42
