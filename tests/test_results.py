@@ -81,3 +81,14 @@ def test_the_colour_cue_prose_matches_its_recorded_runs():
     assert 700 <= min(gate_params) and max(gate_params) <= 840
     assert max(flops[v] for v in ("se", "gc-scale", "cbam")) / flops["none"] < 1.015
     assert round(params["deeper"] - params["none"], -3) == 58_000 and round(flops["deeper"] / flops["none"], 2) == 1.42
+
+
+def test_the_readme_and_the_instructor_guide_quote_the_recorded_rates():
+    from scattn import stats
+
+    *_, found = colour_cue()
+    flat = lambda path: " ".join((ROOT / path).read_text(encoding="utf-8").split())  # noqa: E731
+    for path, variants in (("README.md", ("none", "se", "se-add")),
+                           ("docs/instructor_guide.md", ("none", "se", "se-add", "deeper"))):
+        for v in variants:
+            assert str(stats.rate(*found[v])) in flat(path), f"{path}: {v}'s rate {stats.rate(*found[v])}"
