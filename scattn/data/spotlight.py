@@ -55,7 +55,7 @@ class SpotlightDigits(Canvases):
     """Canvases of digits under spotlights of random brightness.
 
     images   (N, 2, S, S) float32 in [0, 1]: channel 0 the digits, channel 1 the bars
-    labels   (N,) int64, the class of the digit under the brightest bar
+    labels   (N,) int64, the class of the digit whose bar is the brightest
     classes  (N, K) int64, every digit's class (all different on a canvas)
     cues     (N, K) float32, every bar's brightness as drawn (the canvas holds it to 1/255; 0 is dark)
     contrasts (N, K) float32, every digit's contrast
