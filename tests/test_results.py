@@ -92,3 +92,14 @@ def test_the_readme_and_the_instructor_guide_quote_the_recorded_rates():
                            ("docs/instructor_guide.md", ("none", "se", "se-add", "deeper"))):
         for v in variants:
             assert str(stats.rate(*found[v])) in flat(path), f"{path}: {v}'s rate {stats.rate(*found[v])}"
+
+
+def test_the_reduction_sweep_prose_matches_its_recorded_runs():
+    from scattn import stats
+    from scattn.course import by_label, recorded_runs
+
+    *_, found = colour_cue()
+    sweep = by_label(recorded_runs("colour_cue_r*"))
+    rates = {r: stats.rate(sum(a >= 0.9 for a in sweep[f"se (reduction {r})"].values()), 10) for r in (2, 8, 16)}
+    assert [(rates[r].k, rates[r].n) for r in (2, 8, 16)] == [(10, 10), (9, 10), (4, 10)] and found["se"] == (19, 20)
+    assert str(rates[16]) == "4/10 (40%, 95% CI 17-69%)" and str(rates[2]) == "10/10 (100%, 95% CI 72-100%)"
