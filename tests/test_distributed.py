@@ -212,7 +212,7 @@ def test_two_processes_train_the_weights_one_process_trains(one_process, two_ran
 # Plain SGD (no momentum, a constant rate): each step moves the weights by lr × the gradient, so
 # a gradient twice too large shows. AdamW divides the gradient by its own running scale: an
 # all-reduce that summed the ranks' gradients instead of averaging them would pass the test above.
-SGD = dict(optimizer="sgd", momentum=0.0, schedule="constant")
+SGD = Recipe(optimizer="sgd", lr=LR, momentum=0.0, schedule="constant")
 
 
 def sum_gradients(state, bucket):
@@ -234,7 +234,7 @@ def train_sgd(out: Path, reduction: str = "mean") -> None:
         Ranks.wrap = summing  # in this forked rank only
     loader = DataLoader(data(), batch_size=GLOBAL_BATCH, shuffle=True, generator=torch.Generator())
     net = model()
-    fit(net, loader, None, EPOCHS, LR, seed=SEED, quiet=True, **SGD)
+    fit(net, loader, None, EPOCHS, SGD, seed=SEED, quiet=True)
     if scattn.distributed.current().main:
         torch.save(net.state_dict(), out)
 
@@ -242,8 +242,8 @@ def train_sgd(out: Path, reduction: str = "mean") -> None:
 def test_plain_sgd_two_processes_average_the_gradients_and_a_sum_would_show(tmp_path):
     sampler = DistributedSampler(data(), num_replicas=1, rank=0, seed=SEED)
     alone = model()
-    fit(alone, DataLoader(data(), batch_size=GLOBAL_BATCH, sampler=sampler), None, EPOCHS, LR, seed=SEED,
-        quiet=True, **SGD)
+    fit(alone, DataLoader(data(), batch_size=GLOBAL_BATCH, sampler=sampler), None, EPOCHS, SGD, seed=SEED,
+        quiet=True)
     moved = max_difference(alone.state_dict(), model().state_dict())
     assert run_ranks(2, train_sgd, tmp_path / "mean.pt") == [0, 0]
     averaged = max_difference(alone.state_dict(), torch.load(tmp_path / "mean.pt", weights_only=True))
