@@ -103,3 +103,26 @@ def test_the_reduction_sweep_prose_matches_its_recorded_runs():
     rates = {r: stats.rate(sum(a >= 0.9 for a in sweep[f"se (reduction {r})"].values()), 10) for r in (2, 8, 16)}
     assert [(rates[r].k, rates[r].n) for r in (2, 8, 16)] == [(10, 10), (9, 10), (4, 10)] and found["se"] == (19, 20)
     assert str(rates[16]) == "4/10 (40%, 95% CI 17-69%)" and str(rates[2]) == "10/10 (100%, 95% CI 72-100%)"
+
+
+def test_the_spotlight_prose_matches_its_recorded_runs():
+    from scattn import stats
+    from scattn.course import by_label, recorded_runs
+
+    runs = recorded_runs("spotlight_*")
+    final = by_label(runs)
+    params = {r["label"]: r["params"] for r in runs}
+    gate = final["spatial"]
+    seeds = sorted(gate)
+    cmp = {v: stats.paired([100 * gate[s] for s in seeds], [100 * final[v][s] for s in seeds])
+           for v in final if v != "spatial"}
+    holm = dict(zip(cmp, stats.holm([c.p for c in cmp.values()])))
+    shown = {v: (round(c.mean, 1), *(round(e, 1) for e in c.ci())) for v, c in cmp.items()}
+    assert len(seeds) == 10 and params["spatial"] - params["none"] == 99 and params["dwconv3"] - params["none"] == 352
+    assert shown["none"] == (21.8, 20.8, 22.8) and shown["spatial-add"] == (21.6, 19.3, 23.9)
+    assert cmp["none"].wins == cmp["spatial-add"].wins == 10
+    assert shown["spatial-add-relu"] == (1.5, -0.7, 3.8)
+    assert round(-cmp["dwconv3"].mean, 1) == 3.5 and cmp["dwconv3"].losses == 10
+    ladder = [-cmp[v].mean for v in ("conv1", "conv3", "conv7")]
+    assert round(min(ladder), 1) == 1.8 and round(max(ladder), 1) == 3.8
+    assert all(cmp[v].ci()[1] < 0 and holm[v] < 0.01 for v in ("dwconv3", "conv1", "conv3", "conv7"))
