@@ -126,3 +126,25 @@ def test_the_spotlight_prose_matches_its_recorded_runs():
     ladder = [-cmp[v].mean for v in ("conv1", "conv3", "conv7")]
     assert round(min(ladder), 1) == 1.8 and round(max(ladder), 1) == 3.8
     assert all(cmp[v].ci()[1] < 0 and holm[v] < 0.01 for v in ("dwconv3", "conv1", "conv3", "conv7"))
+
+
+def test_the_cluttered_digits_prose_matches_its_recorded_runs():
+    from scattn import stats
+    from scattn.course import by_label, recorded_runs
+
+    shown = {}
+    for setting, n in (("cpu", 10), ("gpu", 8)):
+        final = by_label(recorded_runs(f"power_{setting}_*"))
+        seeds = sorted(final["none"])
+        assert len(seeds) == n
+        cmp = {v: stats.paired([100 * final[v][s] for s in seeds], [100 * final["none"][s] for s in seeds])
+               for v in ("se", "cbam")}
+        holm = dict(zip(cmp, stats.holm([c.p for c in cmp.values()])))
+        assert all(p >= 0.05 for p in holm.values())  # "no difference survives Holm's correction"
+        assert all(abs(e) < 1 for c in cmp.values() for e in c.ci()) and all(c.mean < 0 for c in cmp.values())
+        for v, c in cmp.items():
+            shown[setting, v] = (round(c.mean, 2), *(round(e, 2) for e in c.ci()))
+        shown[setting, "p"] = round(cmp["cbam"].p, 3), round(holm["cbam"], 3)
+    assert shown["cpu", "se"] == (-0.11, -0.51, 0.29) and shown["cpu", "cbam"] == (-0.36, -0.79, 0.07)
+    assert shown["gpu", "se"] == (-0.21, -0.56, 0.13) and shown["gpu", "cbam"] == (-0.29, -0.55, -0.04)
+    assert shown["gpu", "p"] == (0.031, 0.061)
