@@ -229,6 +229,7 @@ def exercise_from_solution(nb):
         else:
             cell.metadata.pop("tags", None)
     ex.metadata.setdefault("scattn", {})["note"] = GENERATED_NOTE
+    ex.metadata["scattn"].pop("outputs", None)  # an exercise has no outputs to say where they came from
     return ex
 
 
