@@ -61,10 +61,13 @@ def test_the_colour_cue_prose_matches_its_recorded_runs():
 
     np, final, first, params, flops, found = colour_cue()
     assert found["none"] == (0, 20) and found["spatial"] == (0, 10)
-    assert (found["deeper"], found["context-concat"], found["se-add"], found["gc"]) == ((4, 10), (6, 10), (14, 20), (9, 10))
-    assert (found["se"], found["gc-scale"], found["cbam"], found["nonlocal"]) == ((19, 20), (10, 10), (10, 10), (10, 10))
-    gated = stats.rate(*map(sum, zip(*(found[v] for v in ("se", "gc-scale", "cbam")))))
-    no_gate = stats.rate(*map(sum, zip(*(found[v] for v in ("deeper", "context-concat", "se-add", "gc")))))
+    assert [found[v] for v in ("deeper", "context-concat", "se-add", "gc")] == [(4, 10), (6, 10), (14, 20), (9, 10)]
+    assert [found[v] for v in ("se", "gc-scale", "cbam", "nonlocal")] == [(19, 20), (10, 10), (10, 10), (10, 10)]
+
+    def pooled(variants):
+        return stats.rate(sum(found[v][0] for v in variants), sum(found[v][1] for v in variants))
+
+    gated, no_gate = pooled(("se", "gc-scale", "cbam")), pooled(("deeper", "context-concat", "se-add", "gc"))
     assert (gated.k, gated.n, no_gate.k, no_gate.n) == (39, 40, 33, 50) and gated.low > no_gate.high
     seeds = sorted(final["se"])
     test = stats.mcnemar(np.array([final["se"][s] for s in seeds]), np.array([final["se-add"][s] for s in seeds]))
@@ -116,7 +119,7 @@ def test_the_spotlight_prose_matches_its_recorded_runs():
     seeds = sorted(gate)
     cmp = {v: stats.paired([100 * gate[s] for s in seeds], [100 * final[v][s] for s in seeds])
            for v in final if v != "spatial"}
-    holm = dict(zip(cmp, stats.holm([c.p for c in cmp.values()])))
+    holm = dict(zip(cmp, stats.holm([c.p for c in cmp.values()]), strict=True))
     shown = {v: (round(c.mean, 1), *(round(e, 1) for e in c.ci())) for v, c in cmp.items()}
     assert len(seeds) == 10 and params["spatial"] - params["none"] == 99 and params["dwconv3"] - params["none"] == 352
     assert shown["none"] == (21.8, 20.8, 22.8) and shown["spatial-add"] == (21.6, 19.3, 23.9)
@@ -139,7 +142,7 @@ def test_the_cluttered_digits_prose_matches_its_recorded_runs():
         assert len(seeds) == n
         cmp = {v: stats.paired([100 * final[v][s] for s in seeds], [100 * final["none"][s] for s in seeds])
                for v in ("se", "cbam")}
-        holm = dict(zip(cmp, stats.holm([c.p for c in cmp.values()])))
+        holm = dict(zip(cmp, stats.holm([c.p for c in cmp.values()]), strict=True))
         assert all(p >= 0.05 for p in holm.values())  # "no difference survives Holm's correction"
         assert all(abs(e) < 1 for c in cmp.values() for e in c.ci()) and all(c.mean < 0 for c in cmp.values())
         for v, c in cmp.items():
