@@ -484,14 +484,11 @@ def test_a_partial_cifar100_archive_is_named_and_removed(tmp_path, no_network):
 
 def test_the_cifar100_experiment_trains_on_the_fixture(cifar100_root, no_network, tmp_path, capsys):
     """benchmarks/cifar100.py end to end on the CPU: calibration, paired seeds, one step per epoch."""
-    import importlib.util
     import json
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "cifar100.py"
-    spec = importlib.util.spec_from_file_location("bench_cifar100", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    from helpers import benchmark
+
+    bench = benchmark("cifar100")
     out = tmp_path / "result.json"
     code = bench.main(["--root", str(cifar100_root), "--no-download", "--device", "cpu", "--batch-size", "16",
                        "--attentions", "none", "se", "--seeds", "0", "1", "--budget", "1e6", "--max-epochs", "1",

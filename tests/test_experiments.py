@@ -3,26 +3,20 @@ reproduces a row), and the experiment script records and reports what it ran."""
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import json
-from pathlib import Path
 
 import pytest
+from helpers import benchmark
 
 import scattn.compare
 import scattn.train
 from scattn.__main__ import main
 from scattn.checkpoint import run_identity
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def experiments():
-    spec = importlib.util.spec_from_file_location("when_attention_pays", ROOT / "benchmarks" / "when_attention_pays.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark("when_attention_pays")
 
 
 class Stop(Exception):

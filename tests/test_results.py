@@ -3,18 +3,17 @@ compared, so a number on that page can only come from a recorded run."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
+
+import numpy as np
+from helpers import benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def experiments():
-    spec = importlib.util.spec_from_file_location("when_attention_pays", ROOT / "benchmarks" / "when_attention_pays.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark("when_attention_pays")
 
 
 def test_every_table_of_the_results_page_is_what_its_recorded_files_give():
@@ -41,25 +40,25 @@ def test_a_changed_number_is_caught(tmp_path):
 # (a failure means the prose or the experiment is wrong, never the check).
 
 def colour_cue():
-    import numpy as np
-
+    """Per variant of the colour-cue runs: {seed: found the cue}, {seed: first epoch at 90%}, params,
+    FLOPs, and (found, seeds) counts."""
     from scattn.course import recorded_runs
 
+    script = experiments()
     runs = recorded_runs("colour_cue_core_*") + recorded_runs("colour_cue_controls_*")
     final, first, params, flops = {}, {}, {}, {}
     for r in runs:
-        final.setdefault(r["label"], {})[r["seed"]] = r["final"] >= 0.9
-        first.setdefault(r["label"], {})[r["seed"]] = next(
-            (h["epoch"] for h in r["history"] if h["test_acc"] >= 0.9), None)
+        final.setdefault(r["label"], {})[r["seed"]] = r["final"] >= script.FOUND
+        first.setdefault(r["label"], {})[r["seed"]] = script.first_epoch_at(r["history"])
         params[r["label"]], flops[r["label"]] = r["params"], r["flops"]
     found = {v: (sum(s.values()), len(s)) for v, s in final.items()}
-    return np, final, first, params, flops, found
+    return final, first, params, flops, found
 
 
 def test_the_colour_cue_prose_matches_its_recorded_runs():
     from scattn import stats
 
-    np, final, first, params, flops, found = colour_cue()
+    final, first, params, flops, found = colour_cue()
     assert found["none"] == (0, 20) and found["spatial"] == (0, 10)
     assert [found[v] for v in ("deeper", "context-concat", "se-add", "gc")] == [(4, 10), (6, 10), (14, 20), (9, 10)]
     assert [found[v] for v in ("se", "gc-scale", "cbam", "nonlocal")] == [(19, 20), (10, 10), (10, 10), (10, 10)]
